@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from crm.core import views as core_views
+from crm.customers import views as customer_views
+
+urlpatterns = [
+    path("", customer_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("", include("crm.users.urls")),
+    path("settings/", include("crm.core.urls")),
+    path("accounts/", include("crm.customers.urls.accounts")),
+    path("contacts/", include("crm.customers.urls.contacts")),
+    path("api/", include("crm.api.urls")),
+    path("django-admin/", admin.site.urls),
+]

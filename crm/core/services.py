@@ -1,0 +1,62 @@
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from crm.core.models import CompanySettings, ConfigurableChoice
+from crm.core.selectors import company_settings_get
+from crm.core.validation import normalize_nif, normalize_phone
+
+if TYPE_CHECKING:  # core sits below users; the type is only for readers
+    from crm.users.models import User
+
+COMPANY_FIELDS = {
+    "name",
+    "nif",
+    "street",
+    "postal_code",
+    "city",
+    "province",
+    "phone",
+    "email",
+    "website",
+    "logo",
+    "currency",
+    "default_vat_rate",
+    "fiscal_year_start_month",
+    "time_zone",
+    "licensed_seats",
+}
+
+
+@transaction.atomic
+def company_settings_update(*, actor: "User", fields: dict[str, Any]) -> CompanySettings:
+    """Change the company's settings (administrators only; the view checks the role)."""
+    company = company_settings_get()
+    changed = []
+    for name, value in fields.items():
+        if name not in COMPANY_FIELDS:
+            raise ValueError(f"unknown company field {name}")
+        if name == "nif":
+            value = normalize_nif(value)
+        elif name == "phone":
+            value = normalize_phone(value)
+        if getattr(company, name) != value:
+            setattr(company, name, value)
+            changed.append(name)
+    if changed:
+        company.full_clean()
+        company.save(update_fields=[*changed, "updated_at"])
+    return company
+
+
+@transaction.atomic
+def choice_save(
+    *, instance: ConfigurableChoice, name: str, position: int, is_active: bool
+) -> ConfigurableChoice:
+    """Create or change one value of a configurable list (channels, sectors)."""
+    instance.name = name.strip()
+    instance.position = position
+    instance.is_active = is_active
+    instance.full_clean()
+    instance.save()
+    return instance

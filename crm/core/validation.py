@@ -1,0 +1,71 @@
+"""Normalisation and validation of Spanish identifiers and phone numbers.
+
+python-stdnum and phonenumbers do the checking; these functions only give them one
+shape for the whole project and a translated message.
+"""
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from stdnum.es import nif as es_nif
+from stdnum.exceptions import ValidationError as StdnumError
+
+DEFAULT_PHONE_REGION = "ES"
+
+
+def normalize_nif(value: str) -> str:
+    """Return the NIF/CIF/NIE in its compact form (B12345674), raising on an invalid one."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    try:
+        return es_nif.validate(value)
+    except StdnumError as exc:
+        raise ValidationError(
+            _("“%(value)s” is not a valid NIF, CIF or NIE."),
+            code="invalid_nif",
+            params={"value": value},
+        ) from exc
+
+
+def validate_nif(value: str) -> None:
+    normalize_nif(value)
+
+
+def normalize_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
+    """Return the phone number as E.164 (+34600123456), raising on an invalid one."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(
+            _("“%(value)s” is not a valid phone number."),
+            code="invalid_phone",
+            params={"value": value},
+        ) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            _("“%(value)s” is not a valid phone number."),
+            code="invalid_phone",
+            params={"value": value},
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validate_phone(value: str) -> None:
+    normalize_phone(value)
+
+
+def format_phone(value: str) -> str:
+    """Show an E.164 number the way people read it: +34 600 12 34 56, or 600 12 34 56 for Spain."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return value
+    if number.country_code == 34:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -1,0 +1,217 @@
+import copy
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from crm.core.exports import export_response
+from crm.customers import exports, selectors, services
+from crm.customers.filters import AccountFilter, ContactFilter
+from crm.customers.forms import AccountForm, ContactForm, LifecycleForm, NoteForm
+
+PAGE_SIZE = 25
+
+
+@require_GET
+def home(request):
+    """The start page: the user's accounts at a glance and the latest changes."""
+    context = selectors.account_dashboard_for_user(user=request.user)
+    return render(request, "customers/home.html", context)
+
+
+def _list_page(request, filterset, template: str):
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    querystring = request.GET.copy()
+    querystring.pop("page", None)
+    context = {"filter": filterset, "page": page, "querystring": querystring.urlencode()}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, f"{template}#results", context)
+    return render(request, template, context)
+
+
+@require_GET
+def account_list(request):
+    filterset = AccountFilter(
+        request.GET, queryset=selectors.account_list_for_user(user=request.user), request=request
+    )
+    return _list_page(request, filterset, "customers/account_list.html")
+
+
+@require_GET
+def account_export(request, fmt: str):
+    """The list as it is filtered on screen, as CSV or XLSX."""
+    filterset = AccountFilter(
+        request.GET, queryset=selectors.account_list_for_user(user=request.user), request=request
+    )
+    rows = exports.account_rows(selectors.account_prefetch_for_export(filterset.qs))
+    return export_response(fmt=fmt, filename="cuentas", headers=exports.ACCOUNT_HEADERS, rows=rows)
+
+
+def _duplicates_context(exc: services.DuplicatesFound) -> dict:
+    return {"duplicates": exc.duplicates}
+
+
+@require_http_methods(["GET", "POST"])
+def account_create(request):
+    form = AccountForm(request.POST or None, user=request.user)
+    context = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.account_create(
+                actor=request.user,
+                allow_duplicates=form.cleaned_data["allow_duplicates"],
+                **form.service_kwargs(),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except services.DuplicatesFound as exc:
+            context.update(_duplicates_context(exc))
+        else:
+            messages.success(request, _("Account %(name)s created.") % {"name": account.name})
+            return redirect("account-detail", pk=account.pk)
+    return render(request, "customers/account_form.html", context)
+
+
+@require_GET
+def account_detail(request, pk: int):
+    account = selectors.account_get_for_user(user=request.user, account_id=pk)
+    context = {
+        "account": account,
+        "contacts": selectors.account_contacts(account=account),
+        "timeline": selectors.account_timeline(account=account),
+        "note_form": NoteForm(),
+        "lifecycle_form": LifecycleForm(initial={"lifecycle": account.lifecycle}),
+    }
+    return render(request, "customers/account_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def account_update(request, pk: int):
+    account = selectors.account_get_for_user(user=request.user, account_id=pk)
+    # The form writes its values onto its instance; the service must see the stored ones
+    # to record what changed, so the form works on a copy.
+    form = AccountForm(request.POST or None, instance=copy.copy(account), user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_update(actor=request.user, account=account, **form.service_kwargs())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Account %(name)s saved.") % {"name": account.name})
+            return redirect("account-detail", pk=account.pk)
+    return render(request, "customers/account_form.html", {"form": form, "account": account})
+
+
+@require_POST
+def account_lifecycle_update(request, pk: int):
+    """Inline change of the lifecycle from the account page (htmx)."""
+    account = selectors.account_get_for_user(user=request.user, account_id=pk)
+    form = LifecycleForm(request.POST)
+    if form.is_valid():
+        services.account_update(
+            actor=request.user,
+            account=account,
+            fields={"lifecycle": form.cleaned_data["lifecycle"]},
+        )
+    if request.htmx:
+        context = {
+            "account": account,
+            "lifecycle_form": LifecycleForm(initial={"lifecycle": account.lifecycle}),
+            "timeline": selectors.account_timeline(account=account),
+            "saved": form.is_valid(),
+        }
+        return render(request, "customers/account_detail.html#lifecycle", context)
+    return redirect("account-detail", pk=account.pk)
+
+
+@require_POST
+def account_note_create(request, pk: int):
+    account = selectors.account_get_for_user(user=request.user, account_id=pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.account_note_add(
+                actor=request.user, account=account, body=form.cleaned_data["body"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            form = NoteForm()
+    if request.htmx:
+        context = {
+            "account": account,
+            "note_form": form,
+            "timeline": selectors.account_timeline(account=account),
+        }
+        return render(request, "customers/account_detail.html#timeline-block", context)
+    if form.errors:
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("account-detail", pk=account.pk)
+
+
+@require_GET
+def contact_list(request):
+    filterset = ContactFilter(
+        request.GET, queryset=selectors.contact_list_for_user(user=request.user), request=request
+    )
+    return _list_page(request, filterset, "customers/contact_list.html")
+
+
+@require_GET
+def contact_export(request, fmt: str):
+    filterset = ContactFilter(
+        request.GET, queryset=selectors.contact_list_for_user(user=request.user), request=request
+    )
+    rows = exports.contact_rows(filterset.qs)
+    return export_response(
+        fmt=fmt, filename="contactos", headers=exports.CONTACT_HEADERS, rows=rows
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def contact_create(request, account_pk: int):
+    account = selectors.account_get_for_user(user=request.user, account_id=account_pk)
+    form = ContactForm(request.POST or None)
+    context = {"form": form, "account": account}
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.contact_create(
+                actor=request.user,
+                account=account,
+                allow_duplicates=form.cleaned_data["allow_duplicates"],
+                **form.service_kwargs(),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except services.DuplicatesFound as exc:
+            context.update(_duplicates_context(exc))
+        else:
+            messages.success(request, _("Contact %(name)s added.") % {"name": contact})
+            return redirect("account-detail", pk=account.pk)
+    return render(request, "customers/contact_form.html", context)
+
+
+@require_GET
+def contact_detail(request, pk: int):
+    contact = selectors.contact_get_for_user(user=request.user, contact_id=pk)
+    context = {"contact": contact, "timeline": selectors.contact_timeline(contact=contact)}
+    return render(request, "customers/contact_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def contact_update(request, pk: int):
+    contact = selectors.contact_get_for_user(user=request.user, contact_id=pk)
+    form = ContactForm(request.POST or None, instance=copy.copy(contact))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_update(actor=request.user, contact=contact, **form.service_kwargs())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Contact %(name)s saved.") % {"name": contact})
+            return redirect("contact-detail", pk=contact.pk)
+    context = {"form": form, "contact": contact, "account": contact.account}
+    return render(request, "customers/contact_form.html", context)

@@ -1,0 +1,46 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from crm.users.models import Role, Team, User
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.CharField(
+        label=_("Username"),
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+
+
+class UserForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["username", "first_name", "last_name", "email", "phone", "role", "team", "language"]
+
+
+class UserCreateForm(UserForm):
+    password = forms.CharField(
+        label=_("Initial password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("The user can change it after logging in."),
+    )
+
+
+class PreferencesForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["language"]
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    manager = forms.ModelChoiceField(
+        label=_("Manager"),
+        queryset=User.objects.filter(is_active=True, role__in=[Role.MANAGER, Role.ADMIN]),
+        required=False,
+    )
+
+    def __init__(self, *args, team: Team | None = None, **kwargs):
+        if team is not None and team.pk:
+            kwargs.setdefault("initial", {"name": team.name, "manager": team.manager})
+        super().__init__(*args, **kwargs)
