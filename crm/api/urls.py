@@ -1,12 +1,18 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from crm.api.auth import obtain_token
+from crm.customers.api import AccountViewSet, ContactViewSet
+from crm.users.api import UserViewSet
+
 router = DefaultRouter()
+router.register("accounts", AccountViewSet, basename="api-account")
+router.register("contacts", ContactViewSet, basename="api-contact")
+router.register("users", UserViewSet, basename="api-user")
 
 urlpatterns = [
-    path("v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("v1/auth/token/", obtain_token, name="api-token"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,15 +1,16 @@
 """CSV and XLSX exports that spreadsheets cannot turn into formulas.
 
-A cell whose first character, after any leading white space or control characters, is
-one of = + - @ (or their full-width forms) would run as a formula in Excel, LibreOffice
-or Google Sheets. In CSV such a cell gets a leading apostrophe; in XLSX every cell is
-written as a typed string or number, never as a formula, and carries the same apostrophe
-so that it stays inert if the sheet is saved again as CSV.
+A cell whose first character, after any leading white space, control or invisible format
+characters, is one of = + - @ (or their full-width and small forms) would run as a formula
+in Excel, LibreOffice or Google Sheets. In CSV such a cell gets a leading apostrophe; in
+XLSX every cell is written as a typed string or number, never as a formula, and carries the
+same apostrophe so that it stays inert if the sheet is saved again as CSV.
 """
 
 import csv
 import io
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,13 +19,21 @@ from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-FORMULA_TRIGGERS = frozenset("=+-@＝＋－＠")
+FORMULA_TRIGGERS = frozenset("=+-@")
 FORMATS = {"csv", "xlsx"}
 
 
 def _is_blank_or_control(ch: str) -> bool:
-    return ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch in "\u200b\u200c\u200d\ufeff"
+    # Separators (spaces, NBSP, line breaks), controls (C0, DEL, C1) and invisible format
+    # characters (zero-width spaces, BOM, word joiner, bidi marks, soft hyphen).
+    return unicodedata.category(ch)[0] in "ZC"
+
+
+def _is_trigger(ch: str) -> bool:
+    # NFKC folds the full-width and small forms (＝ ＋ － ＠ ﹦ ﹢ ﹣ ﹫) onto = + - @.
+    return unicodedata.normalize("NFKC", ch)[:1] in FORMULA_TRIGGERS
 
 
 def neutralize(value: str) -> str:
@@ -32,7 +41,7 @@ def neutralize(value: str) -> str:
     for ch in value:
         if _is_blank_or_control(ch):
             continue
-        if ch in FORMULA_TRIGGERS:
+        if _is_trigger(ch):
             return "'" + value
         break
     return value
@@ -90,7 +99,8 @@ def xlsx_file(headers: Sequence[str], rows: Iterable[Sequence]) -> io.BufferedRa
 def _text_cell(sheet, text: str) -> WriteOnlyCell:
     cell = WriteOnlyCell(sheet, value=None)
     # Set the value and type by hand: openpyxl would store a text starting with = as a formula.
-    cell._value = neutralize(text)
+    # Control characters that XML cannot hold are dropped, or the file would not open.
+    cell._value = ILLEGAL_CHARACTERS_RE.sub("", neutralize(text))
     cell.data_type = "s"
     return cell
 

@@ -1,7 +1,15 @@
 from django import forms
+from django.forms.renderers import TemplatesSetting
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import Channel, CompanySettings, Sector
+
+
+class FormRenderer(TemplatesSetting):
+    """Every form and field in the project renders with templates/partials/form*.html."""
+
+    form_template_name = "partials/form.html"
+    field_template_name = "partials/field.html"
 
 
 class CompanySettingsForm(forms.ModelForm):

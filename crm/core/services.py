@@ -1,5 +1,6 @@
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from crm.core.models import CompanySettings, ConfigurableChoice
@@ -36,10 +37,13 @@ def company_settings_update(*, actor: "User", fields: dict[str, Any]) -> Company
     for name, value in fields.items():
         if name not in COMPANY_FIELDS:
             raise ValueError(f"unknown company field {name}")
-        if name == "nif":
-            value = normalize_nif(value)
-        elif name == "phone":
-            value = normalize_phone(value)
+        try:
+            if name == "nif":
+                value = normalize_nif(value)
+            elif name == "phone":
+                value = normalize_phone(value)
+        except ValidationError as exc:
+            raise ValidationError({name: exc.error_list}) from exc
         if getattr(company, name) != value:
             setattr(company, name, value)
             changed.append(name)

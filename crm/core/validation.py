@@ -19,7 +19,8 @@ def normalize_nif(value: str) -> str:
     if not value:
         return ""
     try:
-        return es_nif.validate(value)
+        # stdnum drops spaces and dashes; people also write a DNI as 12.345.678-Z.
+        return es_nif.validate(value.replace(".", ""))
     except StdnumError as exc:
         raise ValidationError(
             _("“%(value)s” is not a valid NIF, CIF or NIE."),

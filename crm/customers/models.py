@@ -269,7 +269,7 @@ class AccountEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # {field verbose name: [old shown value, new shown value]} for changes.
+    # {field name: [old value as shown, new value as shown]} for changes.
     changes = models.JSONField(default=dict, blank=True)
     body = models.TextField(blank=True)
 

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -59,6 +60,8 @@ CONTACT_FIELDS = {
     "notes",
 }
 PHONE_FIELDS = {"phone", "mobile"}
+# Set by the services, never typed; an old record may lack them (imported, creator deleted).
+AUDIT_FIELDS = ["created_by", "updated_by"]
 
 
 class DuplicatesFound(Exception):
@@ -84,6 +87,7 @@ def _normalize(fields: dict[str, Any]) -> dict[str, Any]:
                 clean[name] = normalize_phone(value)
             elif name == "email" and value:
                 clean[name] = value.strip().lower()
+                validate_email(clean[name])
             elif isinstance(value, str):
                 clean[name] = value.strip()
         except ValidationError as exc:
@@ -103,7 +107,7 @@ def _check_owner(*, actor: User, owner: User) -> None:
     """Sales reps own what they create; managers assign within their teams; admins anywhere."""
     if owner == actor or actor.is_admin:
         return
-    if actor.is_manager and owner.team_id in actor.scope_team_ids():
+    if actor.is_manager and owner is not None and owner.team_id in actor.scope_team_ids():
         return
     raise ValidationError({"owner": _("You cannot give this record to that user.")})
 
@@ -134,16 +138,13 @@ def _set_tags(account: Account, names: Iterable[str]) -> None:
 
 
 def _apply(instance, fields: dict[str, Any]) -> dict[str, list[str]]:
-    """Set the fields that change and return {verbose name: [old, new]} for the audit trail."""
+    """Set the fields that change and return {field name: [old, new]} for the audit trail."""
     changes: dict[str, list[str]] = {}
     for name, value in fields.items():
         if getattr(instance, name) != value:
             old = _display(instance, name)
             setattr(instance, name, value)
-            changes[str(instance._meta.get_field(name).verbose_name)] = [
-                old,
-                _display(instance, name),
-            ]
+            changes[name] = [old, _display(instance, name)]
     return changes
 
 
@@ -163,7 +164,8 @@ def account_create(
     """
     _check_fields(fields, ACCOUNT_FIELDS)
     fields = _normalize(fields)
-    fields.setdefault("owner", actor)
+    if not fields.get("owner"):
+        fields["owner"] = actor
     _check_owner(actor=actor, owner=fields["owner"])
     if not fields.get("team"):
         fields["team"] = fields["owner"].team
@@ -203,18 +205,18 @@ def account_update(
         _set_tags(account, tags)
         new = _display(account, "tags")
         if old != new:
-            changes[str(Account._meta.get_field("tags").verbose_name)] = [old, new]
+            changes["tags"] = [old, new]
     if shared_with is not None:
         old = _display(account, "shared_with")
         account.shared_with.set(shared_with)
         new = _display(account, "shared_with")
         if old != new:
-            changes[str(Account._meta.get_field("shared_with").verbose_name)] = [old, new]
+            changes["shared_with"] = [old, new]
     if not changes:
         return account
     account.updated_by = actor
     account.refresh_search_text()
-    account.full_clean()
+    account.full_clean(exclude=AUDIT_FIELDS)
     account.save()
     AccountEvent.objects.create(
         account=account, kind=EventKind.UPDATED, actor=actor, changes=changes
@@ -300,7 +302,7 @@ def contact_update(*, actor: User, contact: Contact, fields: dict[str, Any]) -> 
         return contact
     contact.updated_by = actor
     contact.refresh_search_text()
-    contact.full_clean()
+    contact.full_clean(exclude=AUDIT_FIELDS)
     contact.save()
     _only_one_primary(contact)
     AccountEvent.objects.create(

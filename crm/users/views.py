@@ -58,9 +58,11 @@ def profile(request):
 @require_POST
 def token_regenerate(request):
     """Issue a new API token; the old one stops working."""
-    services.token_regenerate(user=request.user)
+    token = services.token_regenerate(user=request.user)
     messages.success(request, _("A new API token has been issued."))
-    return redirect("profile")
+    # Shown once, in this answer only; it is not put in the URL or the session.
+    context = {"form": PreferencesForm(instance=request.user), "new_token": token.key}
+    return render(request, "users/profile.html", context)
 
 
 @admin_required

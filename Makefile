@@ -1,0 +1,56 @@
+# The only commands a newcomer needs: make run, make test (and make bench, make lint).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# A local try-out runs with DEBUG on (plain HTTP, console e-mail); production sets its own env.
+RUN_ENV := DEBUG=$${DEBUG:-1}
+
+.PHONY: install run test lint format bench messages lock clean
+
+$(BIN)/.installed: requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	mkdir -p var
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py bootstrap
+	@echo "Serving http://$(HOST):$(PORT)/ with the background worker (Ctrl+C stops both)."
+	@trap 'kill 0' INT TERM EXIT; \
+	$(RUN_ENV) $(BIN)/python manage.py run_huey --logfile var/worker.log & \
+	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	CRM_TESTING=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python bench/run.py
+
+messages: install
+	CRM_TESTING=1 $(BIN)/python manage.py makemessages -l es -l en --ignore=.venv --ignore=var
+	CRM_TESTING=1 $(BIN)/python manage.py compilemessages --ignore=.venv
+
+# Re-pin every dependency (with hashes) after changing pyproject.toml.
+lock:
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev \
+		--output-file requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) var/static

@@ -1,0 +1,46 @@
+"""First start of a new installation: an administrator and demo data, once."""
+
+import secrets
+
+from django.core.management import BaseCommand, call_command
+from django.db import transaction
+
+from crm.users.models import Role, User
+from crm.users.services import user_create
+
+
+class Command(BaseCommand):
+    help = "On an empty database, create an administrator and load demo data; else do nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default="admin")
+        parser.add_argument("--password", default="", help="Random when not given.")
+        parser.add_argument("--no-demo", action="store_true", help="Do not load demo data.")
+        parser.add_argument("--demo-accounts", type=int, default=200)
+
+    def handle(self, *args, username, password, no_demo, demo_accounts, **options):
+        if User.objects.exists():
+            self.stdout.write("Users exist already: nothing to bootstrap.")
+            return
+        password = password or secrets.token_urlsafe(12)
+        with transaction.atomic():
+            user_create(
+                actor=None,
+                fields={
+                    "username": username,
+                    "first_name": "Administrador",
+                    "email": "",
+                    "role": Role.ADMIN,
+                },
+                password=password,
+            )
+            User.objects.filter(username=username).update(is_staff=True, is_superuser=True)
+        if not no_demo:
+            call_command("seed_demo", accounts=demo_accounts, stdout=self.stdout)
+        line = "=" * 60
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\n{line}\n  Administrator created. Log in at the address below with\n"
+                f"    user:     {username}\n    password: {password}\n{line}\n"
+            )
+        )

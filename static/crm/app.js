@@ -1,0 +1,22 @@
+// Small behaviours on top of Bootstrap and htmx; everything works without them too.
+(function () {
+  "use strict";
+  // Toasts fade out on their own after a few seconds.
+  function hideToasts(root) {
+    root.querySelectorAll(".toast.show").forEach(function (el) {
+      setTimeout(function () { el.classList.remove("show"); }, 6000);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { hideToasts(document); });
+  document.body && document.body.addEventListener("htmx:afterSwap", function (e) { hideToasts(e.target); });
+
+  // A field shown only when a checkbox is ticked (data-show-when="id-of-checkbox").
+  function syncDependent() {
+    document.querySelectorAll("[data-show-when]").forEach(function (el) {
+      var box = document.getElementById(el.getAttribute("data-show-when"));
+      if (box) { el.hidden = !box.checked; }
+    });
+  }
+  document.addEventListener("change", syncDependent);
+  document.addEventListener("DOMContentLoaded", syncDependent);
+})();
