@@ -13,6 +13,7 @@ from crm.core.forms import CHOICE_LISTS, ChoiceForm, CompanySettingsForm
 from crm.core.permissions import admin_required
 from crm.core.selectors import company_settings_get
 
+
 @login_not_required
 @never_cache
 @require_GET
@@ -109,4 +110,3 @@ def choice_update(request, kind: str, pk: int):
     if request.htmx:
         return render(request, "core/choice_list.html#item-form", context)
     return render(request, "core/choice_form.html", context)
-

@@ -230,9 +230,7 @@ def account_note_add(*, actor: User, account: Account, body: str) -> AccountEven
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": _("Write the note before saving it.")})
-    return AccountEvent.objects.create(
-        account=account, kind=EventKind.NOTE, actor=actor, body=body
-    )
+    return AccountEvent.objects.create(account=account, kind=EventKind.NOTE, actor=actor, body=body)
 
 
 def _consent(fields: dict[str, Any], contact: Contact | None) -> dict[str, Any]:
@@ -313,4 +311,3 @@ def contact_update(*, actor: User, contact: Contact, fields: dict[str, Any]) -> 
         changes=changes,
     )
     return contact
-

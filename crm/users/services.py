@@ -94,7 +94,9 @@ def user_preferences_update(*, user: User, language: str) -> User:
 def team_save(*, team: Team, name: str, manager: User | None) -> Team:
     """Create or change a team. Its manager must hold the sales manager or admin role."""
     if manager is not None and manager.role == Role.SALES and not manager.is_superuser:
-        raise ValidationError({"manager": _("Only a sales manager or an administrator can lead a team.")})
+        raise ValidationError(
+            {"manager": _("Only a sales manager or an administrator can lead a team.")}
+        )
     team.name = name.strip()
     team.manager = manager
     team.full_clean()

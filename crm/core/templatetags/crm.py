@@ -35,6 +35,4 @@ def sort_link(context, label: str, key: str):
             label,
             arrow,
         )
-    return format_html(
-        '<a href="?{}" class="link-body-emphasis">{}</a>', params.urlencode(), label
-    )
+    return format_html('<a href="?{}" class="link-body-emphasis">{}</a>', params.urlencode(), label)

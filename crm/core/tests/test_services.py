@@ -84,7 +84,9 @@ def test_company_settings_update_without_changes_does_not_save(admin):
 
 
 def test_choice_save_creates_a_channel_with_a_trimmed_name(db):
-    channel = choice_save(instance=Channel(), name="  Feria de Valencia ", position=3, is_active=True)
+    channel = choice_save(
+        instance=Channel(), name="  Feria de Valencia ", position=3, is_active=True
+    )
 
     assert Channel.objects.values_list("name", "position", "is_active").get(pk=channel.pk) == (
         "Feria de Valencia",

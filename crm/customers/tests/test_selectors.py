@@ -216,7 +216,10 @@ def test_account_list_for_user_query_count_does_not_grow_with_rows(
     Account.objects.update(sector=sector)
 
     with django_assert_num_queries(1):
-        rows = [(a.name, str(a.owner), str(a.sector), a.channel) for a in account_list_for_user(user=admin)]
+        rows = [
+            (a.name, str(a.owner), str(a.sector), a.channel)
+            for a in account_list_for_user(user=admin)
+        ]
 
     assert len(rows) == len(ALL)
 
@@ -289,19 +292,29 @@ def _request(user):
 
 def _account_names(data, user) -> list[str]:
     queryset = Account.objects.visible_to(user)
-    return list(AccountFilter(data, queryset=queryset, request=_request(user)).qs.values_list("name", flat=True))
+    return list(
+        AccountFilter(data, queryset=queryset, request=_request(user)).qs.values_list(
+            "name", flat=True
+        )
+    )
 
 
 @pytest.fixture
 def filterable(admin, rep, other_rep):
     vip = Tag.objects.create(name="vip")
     AccountFactory(
-        name="Bravo", owner=rep, lifecycle=Lifecycle.CUSTOMER, billing_city="Bilbao",
+        name="Bravo",
+        owner=rep,
+        lifecycle=Lifecycle.CUSTOMER,
+        billing_city="Bilbao",
         billing_province="48",
     ).tags.add(vip)
     AccountFactory(name="Alfa", owner=rep, billing_city="Zaragoza", billing_province="50")
     AccountFactory(
-        name="Charlie", owner=other_rep, lifecycle=Lifecycle.CUSTOMER, billing_city="Avila",
+        name="Charlie",
+        owner=other_rep,
+        lifecycle=Lifecycle.CUSTOMER,
+        billing_city="Avila",
         billing_province="05",
     ).tags.add(vip)
     AccountFactory(name="Delta", owner=other_rep, lifecycle=Lifecycle.INACTIVE)
@@ -364,7 +377,11 @@ def test_account_filter_never_widens_the_visibility(filterable, rep, other_rep):
 
 def _contact_names(data, user) -> list[str]:
     queryset = Contact.objects.visible_to(user)
-    return list(ContactFilter(data, queryset=queryset, request=_request(user)).qs.values_list("first_name", flat=True))
+    return list(
+        ContactFilter(data, queryset=queryset, request=_request(user)).qs.values_list(
+            "first_name", flat=True
+        )
+    )
 
 
 @pytest.fixture
@@ -473,4 +490,3 @@ def test_find_duplicates_finds_nothing_for_empty_or_invalid_input(rep, kwargs):
     duplicates = find_duplicates(user=rep, **kwargs)
 
     assert (duplicates.accounts, duplicates.contacts, duplicates.hidden) == ([], [], 0)
-

@@ -62,7 +62,9 @@ def test_account_create_normalises_identifiers_and_gives_the_account_to_the_acto
         "info@talleres-munoz.es",
     )
     assert (saved.owner, saved.team, saved.created_by, saved.updated_by) == (rep, team, rep, rep)
-    assert saved.search_text == "talleres munoz sl b12345674 info@talleres-munoz.es +34600123456 cadiz"
+    assert (
+        saved.search_text == "talleres munoz sl b12345674 info@talleres-munoz.es +34600123456 cadiz"
+    )
     assert _events() == [("created", "rep", None, {}, "")]
 
 
@@ -107,9 +109,7 @@ def test_account_create_lets_a_manager_give_the_account_within_the_team(manager,
     )
 
 
-def test_account_create_refuses_a_manager_giving_the_account_outside_the_team(
-    manager, other_rep
-):
+def test_account_create_refuses_a_manager_giving_the_account_outside_the_team(manager, other_rep):
     with pytest.raises(ValidationError) as exc_info:
         account_create(actor=manager, fields={"name": "Bodegas Ruiz", "owner": other_rep})
 
@@ -238,9 +238,7 @@ def test_account_create_leaves_nothing_when_the_event_cannot_be_written(rep, mon
 
     # When
     with pytest.raises(RuntimeError):
-        account_create(
-            actor=rep, fields={"name": "Bodegas Ruiz"}, tags=["vip"], shared_with=[rep]
-        )
+        account_create(actor=rep, fields={"name": "Bodegas Ruiz"}, tags=["vip"], shared_with=[rep])
 
     # Then
     assert not Account.objects.exists()
@@ -347,9 +345,7 @@ def test_account_update_refuses_a_sales_rep_giving_the_account_away(rep, manager
 
     # When
     with pytest.raises(ValidationError) as exc_info:
-        account_update(
-            actor=rep, account=account, fields={"owner": manager, "name": "Otro nombre"}
-        )
+        account_update(actor=rep, account=account, fields={"owner": manager, "name": "Otro nombre"})
 
     # Then
     assert list(exc_info.value.message_dict) == ["owner"]
@@ -495,7 +491,11 @@ def test_contact_create_with_marketing_consent_dates_it(rep):
     contact = contact_create(
         actor=rep,
         account=AccountFactory(owner=rep),
-        fields={"first_name": "Lucía", "marketing_consent": True, "marketing_consent_source": "email"},
+        fields={
+            "first_name": "Lucía",
+            "marketing_consent": True,
+            "marketing_consent_source": "email",
+        },
     )
 
     assert Contact.objects.values_list(
@@ -600,7 +600,9 @@ def test_contact_update_records_the_change_on_the_account_timeline(rep):
     contact = contact_create(actor=rep, account=account, fields={"first_name": "Lucía"})
 
     # When
-    contact_update(actor=rep, contact=contact, fields={"position": "Gerente", "mobile": "600123456"})
+    contact_update(
+        actor=rep, contact=contact, fields={"position": "Gerente", "mobile": "600123456"}
+    )
 
     # Then
     assert Contact.objects.values_list("position", "mobile", "updated_by").get(pk=contact.pk) == (
@@ -657,7 +659,9 @@ def test_contact_update_gives_consent_a_date_and_revoking_clears_it(rep):
 
     # When another field changes later, the consent keeps its date
     with time_machine.travel(datetime(2024, 4, 1, 8, 0, tzinfo=UTC), tick=False):
-        contact_update(actor=rep, contact=contact, fields={"marketing_consent": True, "position": "CEO"})
+        contact_update(
+            actor=rep, contact=contact, fields={"marketing_consent": True, "position": "CEO"}
+        )
     assert Contact.objects.get(pk=contact.pk).marketing_consent_at == NOW
 
     # When consent is revoked
