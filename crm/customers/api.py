@@ -168,13 +168,15 @@ class AccountUpdateSerializer(serializers.Serializer):
         queryset=channel_list(), required=False, allow_null=True
     )
     owner = serializers.PrimaryKeyRelatedField(
-        queryset=_active_users(), required=False, help_text="Yourself when left out."
+        queryset=_active_users(),
+        required=False,
+        help_text="On create, yourself when left out.",
     )
     team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.all(),
         required=False,
         allow_null=True,
-        help_text="The owner's team when left out.",
+        help_text="On create, the owner's team when left out.",
     )
     shared_with = serializers.PrimaryKeyRelatedField(
         queryset=_active_users(), many=True, required=False

@@ -126,6 +126,8 @@ class Account(TimeStampedModel):
         verbose_name=_("created by"),
         on_delete=models.SET_NULL,
         null=True,
+        blank=True,
+        editable=False,
         related_name="+",
     )
     updated_by = models.ForeignKey(
@@ -133,6 +135,8 @@ class Account(TimeStampedModel):
         verbose_name=_("updated by"),
         on_delete=models.SET_NULL,
         null=True,
+        blank=True,
+        editable=False,
         related_name="+",
     )
     # Folded copy of the searchable fields, so that a search is one LIKE on one column.
@@ -208,6 +212,8 @@ class Contact(TimeStampedModel):
         verbose_name=_("created by"),
         on_delete=models.SET_NULL,
         null=True,
+        blank=True,
+        editable=False,
         related_name="+",
     )
     updated_by = models.ForeignKey(
@@ -215,6 +221,8 @@ class Contact(TimeStampedModel):
         verbose_name=_("updated by"),
         on_delete=models.SET_NULL,
         null=True,
+        blank=True,
+        editable=False,
         related_name="+",
     )
     search_text = models.TextField(editable=False, default="")

@@ -61,7 +61,6 @@ CONTACT_FIELDS = {
 }
 PHONE_FIELDS = {"phone", "mobile"}
 # Set by the services, never typed; an old record may lack them (imported, creator deleted).
-AUDIT_FIELDS = ["created_by", "updated_by"]
 
 
 class DuplicatesFound(Exception):
@@ -105,6 +104,8 @@ def _check_fields(fields: dict[str, Any], allowed: set[str]) -> None:
 
 def _check_owner(*, actor: User, owner: User) -> None:
     """Sales reps own what they create; managers assign within their teams; admins anywhere."""
+    if owner is not None and not owner.is_active:
+        raise ValidationError({"owner": _("A deactivated user cannot own records.")})
     if owner == actor or actor.is_admin:
         return
     if actor.is_manager and owner is not None and owner.team_id in actor.scope_team_ids():
@@ -199,6 +200,8 @@ def account_update(
     fields = _normalize(fields)
     if "owner" in fields and fields["owner"] != account.owner:
         _check_owner(actor=actor, owner=fields["owner"])
+        # The team follows the new owner unless the caller names one.
+        fields.setdefault("team", fields["owner"].team)
     changes = _apply(account, fields)
     if tags is not None:
         old = _display(account, "tags")
@@ -216,7 +219,7 @@ def account_update(
         return account
     account.updated_by = actor
     account.refresh_search_text()
-    account.full_clean(exclude=AUDIT_FIELDS)
+    account.full_clean()
     account.save()
     AccountEvent.objects.create(
         account=account, kind=EventKind.UPDATED, actor=actor, changes=changes
@@ -300,7 +303,7 @@ def contact_update(*, actor: User, contact: Contact, fields: dict[str, Any]) -> 
         return contact
     contact.updated_by = actor
     contact.refresh_search_text()
-    contact.full_clean(exclude=AUDIT_FIELDS)
+    contact.full_clean()
     contact.save()
     _only_one_primary(contact)
     AccountEvent.objects.create(

@@ -65,9 +65,7 @@ def test_create_account_with_invalid_nif_then_correct_find_and_open(page, live_s
     assert_no_horizontal_scroll(page)
 
 
-def test_phone_navigation_is_an_off_canvas_menu_with_finger_sized_targets(
-    phone_page, live_server
-):
+def test_phone_navigation_is_an_off_canvas_menu_with_finger_sized_targets(phone_page, live_server):
     page = phone_page
     UserFactory(username="luis", role=Role.SALES)
     log_in(page, live_server, "luis")

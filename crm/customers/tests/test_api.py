@@ -489,6 +489,25 @@ def test_account_create_without_token_answers_401(api_client, rep):
     assert Account.objects.count() == 0
 
 
+def test_account_search_with_a_nul_character_answers_400(api_client, rep):
+    # when
+    response = _as(api_client, rep).get(ACCOUNTS, {"q": "a\x00b"})
+    # then
+    assert response.status_code == 400
+    assert response.json() == {"q": ["Null characters are not allowed."]}
+
+
+def test_account_patch_without_token_answers_401_and_changes_nothing(api_client, rep):
+    # given
+    account = AccountFactory(name="Intacta", owner=rep)
+    before = _snapshot(Account, account.pk)
+    # when
+    response = api_client.patch(f"{ACCOUNTS}{account.pk}/", {"name": "Cambiada"}, format="json")
+    # then
+    assert response.status_code == 401
+    assert _snapshot(Account, account.pk) == before
+
+
 def test_account_list_without_token_answers_401(api_client, db):
     # when
     response = api_client.get(ACCOUNTS)

@@ -982,6 +982,27 @@ def explicit_timestamps(*models) -> Iterator[None]:
             f.auto_now, f.auto_now_add = auto_now, auto_now_add
 
 
+@contextmanager
+def sqlite_cache(kib: int = 128 * 1024) -> Iterator[None]:
+    """A larger SQLite page cache while loading (the default is 2 MB).
+
+    Every insert updates a dozen indexes at random places; with the default cache those pages
+    keep leaving and coming back, and the load is about a quarter slower.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (previous,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
 class Command(BaseCommand):
     help = (
         "Load realistic Spanish demo data (accounts, contacts, timelines). Creates a demo "
@@ -1017,7 +1038,8 @@ class Command(BaseCommand):
             channels=list(Channel.objects.filter(is_active=True).order_by("pk")),
             tags=tags,
         )
-        counts = self._load(data, accounts, verbose=options["verbosity"] > 1)
+        with sqlite_cache():
+            counts = self._load(data, accounts, verbose=options["verbosity"] > 1)
         self._analyze()
         elapsed = time.monotonic() - started
         if created_users:
