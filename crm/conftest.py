@@ -36,4 +36,3 @@ def other_rep(db):
 @pytest.fixture
 def api_client():
     return APIClient()
-

@@ -145,9 +145,10 @@ def account_dashboard_for_user(*, user: User) -> dict:
     """The start page's figures: visible accounts by lifecycle, recent changes."""
     visible = Account.objects.visible_to(user)
     counts = dict(
-        visible.order_by().values_list("lifecycle").annotate(n=Count("id")).values_list(
-            "lifecycle", "n"
-        )
+        visible.order_by()
+        .values_list("lifecycle")
+        .annotate(n=Count("id"))
+        .values_list("lifecycle", "n")
     )
     recent_events = (
         AccountEvent.objects.filter(account__in=visible.values("pk"))

@@ -15,7 +15,16 @@ class LoginForm(AuthenticationForm):
 class UserForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["username", "first_name", "last_name", "email", "phone", "role", "team", "language"]
+        fields = [
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "role",
+            "team",
+            "language",
+        ]
 
 
 class UserCreateForm(UserForm):

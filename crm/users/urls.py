@@ -14,9 +14,7 @@ urlpatterns = [
         views.password_reset_confirm,
         name="password-reset-confirm",
     ),
-    path(
-        "password/reset/complete/", views.password_reset_complete, name="password-reset-complete"
-    ),
+    path("password/reset/complete/", views.password_reset_complete, name="password-reset-complete"),
     path("profile/", views.profile, name="profile"),
     path("profile/token/", views.token_regenerate, name="token-regenerate"),
     path("users/", views.user_list, name="user-list"),

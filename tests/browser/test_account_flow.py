@@ -72,7 +72,8 @@ def test_phone_navigation_is_an_off_canvas_menu_with_finger_sized_targets(phone_
 
     toggler = page.locator(".navbar-toggler")
     box = toggler.bounding_box()
-    assert box["height"] >= 44 and box["width"] >= 44
+    assert box["height"] >= 44
+    assert box["width"] >= 44
     expect(page.locator("#main-menu")).not_to_be_visible()
     toggler.click()
     menu = page.locator("#main-menu")
