@@ -259,6 +259,7 @@ DUPLICATES = OpenApiResponse(
 )
 BAD_INPUT = OpenApiResponse(description="Invalid input: errors by field; nothing was saved.")
 NOT_FOUND = OpenApiResponse(description="No such record in your scope.")
+FORBIDDEN = OpenApiResponse(description="Only admins, managers or the owner may delete it.")
 
 
 @extend_schema_view(
@@ -281,21 +282,28 @@ NOT_FOUND = OpenApiResponse(description="No such record in your scope.")
         request=AccountUpdateSerializer,
         responses={200: AccountSerializer, 400: BAD_INPUT, 404: NOT_FOUND},
     ),
+    destroy=extend_schema(
+        summary="Delete an account with its contacts and timeline",
+        responses={204: None, 403: FORBIDDEN, 404: NOT_FOUND},
+    ),
 )
 @extend_schema(tags=["accounts"])
-class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Accounts. There is no DELETE: accounts are never deleted (set lifecycle "inactive")."""
+class AccountViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Accounts. DELETE erases one with its contacts (admins, managers, or its owner)."""
 
     serializer_class = AccountSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = AccountFilter
     lookup_value_regex = r"[0-9]{1,18}"
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        return selectors.account_list_for_user(user=self.request.user).prefetch_related(
-            "tags", "shared_with"
-        )
+        return selectors.account_list_for_user(user=self.request.user)
 
     def get_object(self) -> Account:
         account = selectors.account_get_for_user(
@@ -317,6 +325,9 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def partial_update(self, request, pk=None):
         return self._update(request, partial=True)
+
+    def perform_destroy(self, instance: Account) -> None:
+        services.account_delete(actor=self.request.user, account=instance)
 
     def _update(self, request, *, partial: bool) -> Response:
         account = self.get_object()
@@ -347,16 +358,25 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         request=ContactUpdateSerializer,
         responses={200: ContactSerializer, 400: BAD_INPUT, 404: NOT_FOUND},
     ),
+    destroy=extend_schema(
+        summary="Delete a contact",
+        responses={204: None, 403: FORBIDDEN, 404: NOT_FOUND},
+    ),
 )
 @extend_schema(tags=["contacts"])
-class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Contacts: visible exactly when their account is. No DELETE (set is_active false)."""
+class ContactViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Contacts: visible exactly when their account is."""
 
     serializer_class = ContactSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ContactFilter
     lookup_value_regex = r"[0-9]{1,18}"
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         return selectors.contact_list_for_user(user=self.request.user)
@@ -382,6 +402,9 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def partial_update(self, request, pk=None):
         return self._update(request, partial=True)
+
+    def perform_destroy(self, instance: Contact) -> None:
+        services.contact_delete(actor=self.request.user, contact=instance)
 
     def _update(self, request, *, partial: bool) -> Response:
         contact = self.get_object()

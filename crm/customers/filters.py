@@ -14,7 +14,8 @@ from crm.users.models import Team, User
 def _users(request):
     if request is None or not request.user.is_authenticated:
         return User.objects.none()
-    return User.objects.filter(is_active=True)
+    # Deactivated users too: an admin hands over the accounts of someone who left.
+    return User.objects.all()
 
 
 class SortFilter(django_filters.ChoiceFilter):

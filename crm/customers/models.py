@@ -263,6 +263,7 @@ class EventKind(models.TextChoices):
     NOTE = "note", _("Note")
     CONTACT_CREATED = "contact_created", _("Contact added")
     CONTACT_UPDATED = "contact_updated", _("Contact changed")
+    CONTACT_DELETED = "contact_deleted", _("Contact deleted")
 
 
 class AccountEvent(models.Model):

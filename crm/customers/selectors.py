@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from crm.core.text import fold
@@ -41,7 +41,11 @@ def search_filter(term: str) -> Q:
 
 def account_list_for_user(*, user: User) -> QuerySet[Account]:
     """Accounts the user may see, with what a list row shows already joined."""
-    return Account.objects.visible_to(user).select_related("owner", "sector", "channel")
+    return (
+        Account.objects.visible_to(user)
+        .select_related("owner", "team", "sector", "channel")
+        .prefetch_related("tags", "shared_with")
+    )
 
 
 def account_get_for_user(*, user: User, account_id: int) -> Account:
@@ -133,12 +137,6 @@ def find_duplicates(
         - contacts.visible_to(user).count()
     )
     return Duplicates(accounts=visible_accounts, contacts=visible_contacts, hidden=hidden)
-
-
-def account_prefetch_for_export(queryset: QuerySet[Account]) -> QuerySet[Account]:
-    return queryset.select_related("owner", "sector", "channel", "team").prefetch_related(
-        Prefetch("tags")
-    )
 
 
 def account_dashboard_for_user(*, user: User) -> dict:

@@ -1,9 +1,10 @@
 """Everything that changes accounts and contacts. Views, the API, imports and tasks call these."""
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
@@ -18,7 +19,9 @@ from crm.customers.models import (
     Tag,
 )
 from crm.customers.selectors import Duplicates, find_duplicates
-from crm.users.models import User
+from crm.users.models import Team, User
+
+logger = logging.getLogger(__name__)
 
 ACCOUNT_FIELDS = {
     "kind",
@@ -170,6 +173,7 @@ def account_create(
     _check_owner(actor=actor, owner=fields["owner"])
     if not fields.get("team"):
         fields["team"] = fields["owner"].team
+    _check_team(actor=actor, owner=fields["owner"], team=fields["team"])
     account = Account(**fields, created_by=actor, updated_by=actor)
     account.refresh_search_text()
     account.full_clean()
@@ -202,6 +206,8 @@ def account_update(
         _check_owner(actor=actor, owner=fields["owner"])
         # The team follows the new owner unless the caller names one.
         fields.setdefault("team", fields["owner"].team)
+    if "team" in fields and fields["team"] != account.team:
+        _check_team(actor=actor, owner=fields.get("owner", account.owner), team=fields["team"])
     changes = _apply(account, fields)
     if tags is not None:
         old = _display(account, "tags")
@@ -225,6 +231,39 @@ def account_update(
         account=account, kind=EventKind.UPDATED, actor=actor, changes=changes
     )
     return account
+
+
+def _check_team(*, actor: User, owner: User, team: Team | None) -> None:
+    """A record may sit in its owner's team; only admins and that team's manager move it."""
+    if team is None or team.pk == owner.team_id or actor.is_admin:
+        return
+    if actor.is_manager and team.pk in actor.scope_team_ids():
+        return
+    raise ValidationError({"team": _("You cannot put this record in that team.")})
+
+
+def account_can_delete(*, actor: User, account: Account) -> bool:
+    """Admins and managers delete what they see; a sales rep only what they own."""
+    return actor.is_admin or actor.is_manager or account.owner_id == actor.pk
+
+
+@transaction.atomic
+def account_delete(*, actor: User, account: Account) -> None:
+    """Delete an account with its contacts and timeline (e.g. a GDPR erasure request)."""
+    if not account_can_delete(actor=actor, account=account):
+        raise PermissionDenied
+    logger.info("account %s (%s) deleted by user %s", account.pk, account.nif, actor.pk)
+    account.delete()
+
+
+@transaction.atomic
+def contact_delete(*, actor: User, contact: Contact) -> None:
+    """Delete a contact; the account's timeline records who removed one (not whom: erasure)."""
+    account = contact.account
+    if not account_can_delete(actor=actor, account=account):
+        raise PermissionDenied
+    contact.delete()
+    AccountEvent.objects.create(account=account, kind=EventKind.CONTACT_DELETED, actor=actor)
 
 
 @transaction.atomic

@@ -1,7 +1,7 @@
 import copy
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -46,7 +46,7 @@ def account_export(request, fmt: str):
     filterset = AccountFilter(
         request.GET, queryset=selectors.account_list_for_user(user=request.user), request=request
     )
-    rows = exports.account_rows(selectors.account_prefetch_for_export(filterset.qs))
+    rows = exports.account_rows(filterset.qs)
     return export_response(fmt=fmt, filename="cuentas", headers=exports.ACCOUNT_HEADERS, rows=rows)
 
 
@@ -80,6 +80,7 @@ def account_detail(request, pk: int):
     account = selectors.account_get_for_user(user=request.user, account_id=pk)
     context = {
         "account": account,
+        "can_delete": services.account_can_delete(actor=request.user, account=account),
         "contacts": selectors.account_contacts(account=account),
         "timeline": selectors.account_timeline(account=account),
         "note_form": NoteForm(),
@@ -103,6 +104,20 @@ def account_update(request, pk: int):
             messages.success(request, _("Account %(name)s saved.") % {"name": account.name})
             return redirect("account-detail", pk=account.pk)
     return render(request, "customers/account_form.html", {"form": form, "account": account})
+
+
+@require_http_methods(["GET", "POST"])
+def account_delete(request, pk: int):
+    """Ask, then delete an account with its contacts and timeline."""
+    account = selectors.account_get_for_user(user=request.user, account_id=pk)
+    if not services.account_can_delete(actor=request.user, account=account):
+        raise PermissionDenied
+    if request.method == "POST":
+        services.account_delete(actor=request.user, account=account)
+        messages.success(request, _("Account %(name)s deleted.") % {"name": account.name})
+        return redirect("account-list")
+    context = {"account": account, "contact_count": account.contacts.count()}
+    return render(request, "customers/account_confirm_delete.html", context)
 
 
 @require_POST
@@ -197,8 +212,24 @@ def contact_create(request, account_pk: int):
 @require_GET
 def contact_detail(request, pk: int):
     contact = selectors.contact_get_for_user(user=request.user, contact_id=pk)
-    context = {"contact": contact, "timeline": selectors.contact_timeline(contact=contact)}
+    context = {
+        "contact": contact,
+        "can_delete": services.account_can_delete(actor=request.user, account=contact.account),
+        "timeline": selectors.contact_timeline(contact=contact),
+    }
     return render(request, "customers/contact_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def contact_delete(request, pk: int):
+    contact = selectors.contact_get_for_user(user=request.user, contact_id=pk)
+    if not services.account_can_delete(actor=request.user, account=contact.account):
+        raise PermissionDenied
+    if request.method == "POST":
+        services.contact_delete(actor=request.user, contact=contact)
+        messages.success(request, _("Contact %(name)s deleted.") % {"name": contact})
+        return redirect("account-detail", pk=contact.account_id)
+    return render(request, "customers/contact_confirm_delete.html", {"contact": contact})
 
 
 @require_http_methods(["GET", "POST"])

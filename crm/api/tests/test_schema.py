@@ -26,7 +26,7 @@ def test_schema_is_openapi_3_with_every_endpoint(db):
         "/api/v1/users/",
         "/api/v1/users/{id}/",
     ]
-    assert sorted(schema["paths"]["/api/v1/accounts/{id}/"]) == ["get", "patch", "put"]
+    assert sorted(schema["paths"]["/api/v1/accounts/{id}/"]) == ["delete", "get", "patch", "put"]
     assert sorted(schema["paths"]["/api/v1/users/{id}/"]) == [
         "delete",
         "get",

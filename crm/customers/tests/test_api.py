@@ -633,13 +633,46 @@ def test_account_with_a_huge_id_answers_404(api_client, rep):
     assert response.status_code == 404
 
 
-def test_account_delete_is_not_offered(api_client, admin):
+def test_admin_deletes_an_account_with_its_contacts(api_client, admin, other_rep):
     # given
-    account = AccountFactory(name="Permanente", owner=admin)
+    account = AccountFactory(name="Borrar", owner=other_rep)
+    ContactFactory(account=account)
     # when
     response = _as(api_client, admin).delete(f"{ACCOUNTS}{account.pk}/")
     # then
-    assert response.status_code == 405
+    assert response.status_code == 204
+    assert not Account.objects.filter(pk=account.pk).exists()
+    assert Contact.objects.count() == 0
+
+
+def test_sales_rep_deletes_an_own_account(api_client, rep):
+    # given
+    account = AccountFactory(owner=rep)
+    # when
+    response = _as(api_client, rep).delete(f"{ACCOUNTS}{account.pk}/")
+    # then
+    assert response.status_code == 204
+    assert not Account.objects.filter(pk=account.pk).exists()
+
+
+def test_sales_rep_cannot_delete_an_account_only_shared_with_them(api_client, rep, other_rep):
+    # given
+    account = AccountFactory(owner=other_rep)
+    account.shared_with.add(rep)
+    # when
+    response = _as(api_client, rep).delete(f"{ACCOUNTS}{account.pk}/")
+    # then
+    assert response.status_code == 403
+    assert Account.objects.filter(pk=account.pk).exists()
+
+
+def test_deleting_a_foreign_account_answers_404(api_client, rep, other_rep):
+    # given
+    account = AccountFactory(owner=other_rep)
+    # when
+    response = _as(api_client, rep).delete(f"{ACCOUNTS}{account.pk}/")
+    # then
+    assert response.status_code == 404
     assert Account.objects.filter(pk=account.pk).exists()
 
 
@@ -952,13 +985,26 @@ def test_contact_outside_scope_answers_404_like_an_unknown_id(
     assert _snapshot(Contact, foreign.pk) == before
 
 
-def test_contact_delete_is_not_offered(api_client, rep):
+def test_contact_delete_leaves_a_line_on_the_account_timeline(api_client, rep):
     # given
-    contact = ContactFactory(account=AccountFactory(owner=rep))
+    account = AccountFactory(owner=rep)
+    contact = ContactFactory(account=account, first_name="Borrada")
     # when
     response = _as(api_client, rep).delete(f"{CONTACTS}{contact.pk}/")
     # then
-    assert response.status_code == 405
+    assert response.status_code == 204
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+    event = account.events.get(kind="contact_deleted")
+    assert (event.actor, event.body) == (rep, "")
+
+
+def test_deleting_a_foreign_contact_answers_404(api_client, rep, other_rep):
+    # given
+    contact = ContactFactory(account=AccountFactory(owner=other_rep))
+    # when
+    response = _as(api_client, rep).delete(f"{CONTACTS}{contact.pk}/")
+    # then
+    assert response.status_code == 404
     assert Contact.objects.filter(pk=contact.pk).exists()
 
 

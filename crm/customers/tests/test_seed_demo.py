@@ -61,9 +61,11 @@ def test_seed_demo_consent_always_has_date_and_source():
         assert contact.marketing_consent_at is not None
         assert contact.marketing_consent_source
         assert contact.created_at <= contact.marketing_consent_at
-    assert not Contact.objects.filter(marketing_consent=False).exclude(
-        marketing_consent_source=""
-    ).exists()
+    assert (
+        not Contact.objects.filter(marketing_consent=False)
+        .exclude(marketing_consent_source="")
+        .exists()
+    )
     assert all(contact.search_text for contact in Contact.objects.all())
 
 
@@ -73,9 +75,9 @@ def test_seed_demo_rep_sees_only_own_and_shared_accounts():
 
     visible = set(Account.objects.visible_to(rep).values_list("pk", flat=True))
 
-    expected = set(
-        Account.objects.filter(owner=rep).values_list("pk", flat=True)
-    ) | set(rep.shared_accounts.values_list("pk", flat=True))
+    expected = set(Account.objects.filter(owner=rep).values_list("pk", flat=True)) | set(
+        rep.shared_accounts.values_list("pk", flat=True)
+    )
     assert visible == expected
     assert visible
     assert len(visible) < Account.objects.count()

@@ -725,3 +725,48 @@ def test_services_write_the_actor_even_when_it_is_not_the_owner(admin):
 
     # Then
     assert _events(account) == [("note", "admin", None, {}, "Revisado")]
+
+
+def test_moving_an_account_to_another_team_needs_admin_or_that_teams_manager(rep, other_rep):
+    # given
+    account = AccountFactory(owner=rep)
+    foreign_team = other_rep.team
+    # when
+    with pytest.raises(ValidationError) as error:
+        account_update(actor=rep, account=account, fields={"team": foreign_team})
+    # then
+    assert "team" in error.value.message_dict
+    account.refresh_from_db()
+    assert account.team == rep.team
+
+
+def test_admin_moves_an_account_to_another_team(admin, rep, other_rep):
+    # given
+    account = AccountFactory(owner=rep)
+    # when
+    account_update(actor=admin, account=account, fields={"team": other_rep.team})
+    # then
+    account.refresh_from_db()
+    assert account.team == other_rep.team
+
+
+def test_giving_an_account_to_a_new_owner_moves_it_to_their_team(admin, rep, other_rep):
+    # given
+    account = AccountFactory(owner=rep)
+    # when
+    account_update(actor=admin, account=account, fields={"owner": other_rep})
+    # then
+    account.refresh_from_db()
+    assert (account.owner, account.team) == (other_rep, other_rep.team)
+
+
+def test_a_deactivated_user_cannot_own_an_account(admin, rep):
+    # given
+    rep.is_active = False
+    rep.save()
+    # when
+    with pytest.raises(ValidationError) as error:
+        account_create(actor=admin, fields={"name": "Sin dueño", "owner": rep})
+    # then
+    assert "owner" in error.value.message_dict
+    assert not Account.objects.filter(name="Sin dueño").exists()

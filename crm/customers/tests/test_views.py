@@ -400,3 +400,51 @@ def test_admin_sees_everything(client, admin, foreign_account):
     client.force_login(admin)
 
     assert client.get(reverse("account-detail", args=[foreign_account.pk])).status_code == 200
+
+
+def test_owner_deletes_an_account_after_confirming(rep_client, rep):
+    account = AccountFactory(owner=rep, name="Cliente Borrable")
+    ContactFactory(account=account)
+
+    confirm = rep_client.get(reverse("account-delete", args=[account.pk]))
+    assert confirm.status_code == 200
+    assert "Cliente Borrable" in confirm.content.decode()
+    assert Account.objects.filter(pk=account.pk).exists()
+
+    response = rep_client.post(reverse("account-delete", args=[account.pk]))
+    assert response.status_code == 302
+    assert not Account.objects.filter(pk=account.pk).exists()
+    assert Contact.objects.count() == 0
+
+
+def test_shared_account_cannot_be_deleted_by_a_rep_who_does_not_own_it(rep_client, rep, other_rep):
+    account = AccountFactory(owner=other_rep)
+    account.shared_with.add(rep)
+
+    assert rep_client.get(reverse("account-detail", args=[account.pk])).status_code == 200
+    assert rep_client.post(reverse("account-delete", args=[account.pk])).status_code == 403
+    assert Account.objects.filter(pk=account.pk).exists()
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_foreign_account_delete_answers_404(rep_client, foreign_account, method):
+    response = getattr(rep_client, method)(reverse("account-delete", args=[foreign_account.pk]))
+
+    assert response.status_code == 404
+    assert Account.objects.filter(pk=foreign_account.pk).exists()
+
+
+def test_contact_delete_keeps_an_anonymous_line_on_the_timeline(rep_client, rep):
+    account = AccountFactory(owner=rep)
+    contact = ContactFactory(account=account, first_name="Olvidada")
+
+    response = rep_client.post(reverse("contact-delete", args=[contact.pk]))
+
+    assert response.status_code == 302
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+    event = account.events.get(kind="contact_deleted")
+    assert event.body == ""
+    assert (
+        "Olvidada"
+        not in rep_client.get(reverse("account-detail", args=[account.pk])).content.decode()
+    )
