@@ -70,3 +70,24 @@ def format_phone(value: str) -> str:
     if number.country_code == 34:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def normalize_postal_code(value: str, country: str = "ES") -> str:
+    """A Spanish postal code has five digits whose first two name the province (01-52)."""
+    value = (value or "").strip()
+    if not value or country != "ES":
+        return value
+    if len(value) == 4 and value.isdigit():
+        value = "0" + value  # Excel drops the leading zero of 08001
+    if not (len(value) == 5 and value.isdigit() and 1 <= int(value[:2]) <= 52):
+        raise ValidationError(
+            _("“%(value)s” is not a Spanish postal code (five digits, 01000 to 52999)."),
+            code="invalid_postal_code",
+            params={"value": value},
+        )
+    return value
+
+
+def province_of_postal_code(postal_code: str) -> str:
+    """The province code (as in localflavor's list) that a Spanish postal code belongs to."""
+    return postal_code[:2] if len(postal_code) == 5 and postal_code.isdigit() else ""

@@ -1,11 +1,12 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import PROVINCES, Channel, Sector, TimeStampedModel
 from crm.core.text import search_blob
-from crm.core.validation import validate_nif, validate_phone
+from crm.core.validation import province_of_postal_code, validate_nif, validate_phone
 
 
 class AccountKind(models.TextChoices):
@@ -162,6 +163,20 @@ class Account(TimeStampedModel):
         self.search_text = search_blob(
             self.name, self.nif, self.email, self.phone, self.billing_city
         )
+
+    def clean(self) -> None:
+        """A Spanish postal code and its province must agree (46001 is in Valencia, 46)."""
+        errors = {}
+        for prefix in ("billing", "shipping"):
+            code = getattr(self, f"{prefix}_postal_code")
+            province = getattr(self, f"{prefix}_province")
+            country = getattr(self, f"{prefix}_country")
+            if country == "ES" and code and province and province_of_postal_code(code) != province:
+                errors[f"{prefix}_province"] = _(
+                    "The postal code %(code)s is not in this province."
+                ) % {"code": code}
+        if errors:
+            raise ValidationError(errors)
 
 
 class ConsentSource(models.TextChoices):

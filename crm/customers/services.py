@@ -10,7 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.core.validation import normalize_nif, normalize_phone
+from crm.core.validation import (
+    normalize_nif,
+    normalize_phone,
+    normalize_postal_code,
+    province_of_postal_code,
+)
 from crm.customers.models import (
     Account,
     AccountEvent,
@@ -63,6 +68,7 @@ CONTACT_FIELDS = {
     "notes",
 }
 PHONE_FIELDS = {"phone", "mobile"}
+POSTAL_CODE_FIELDS = {"billing_postal_code", "shipping_postal_code"}
 # Set by the services, never typed; an old record may lack them (imported, creator deleted).
 
 
@@ -87,6 +93,13 @@ def _normalize(fields: dict[str, Any]) -> dict[str, Any]:
                 clean[name] = normalize_nif(value)
             elif name in PHONE_FIELDS:
                 clean[name] = normalize_phone(value)
+            elif name in POSTAL_CODE_FIELDS:
+                country = fields.get(name.replace("postal_code", "country"), "ES")
+                clean[name] = normalize_postal_code(value, country)
+                province = name.replace("postal_code", "province")
+                if clean[name] and not fields.get(province):
+                    # An empty province is filled from the postal code: 46001 is Valencia.
+                    clean[province] = province_of_postal_code(clean[name])
             elif name == "email" and value:
                 clean[name] = value.strip().lower()
                 validate_email(clean[name])

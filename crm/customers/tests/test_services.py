@@ -770,3 +770,47 @@ def test_a_deactivated_user_cannot_own_an_account(admin, rep):
     # then
     assert "owner" in error.value.message_dict
     assert not Account.objects.filter(name="Sin dueño").exists()
+
+
+def test_postal_code_fills_an_empty_province(rep):
+    # when
+    account = account_create(
+        actor=rep, fields={"name": "Horchatería", "billing_postal_code": "46001"}
+    )
+    # then
+    assert (account.billing_postal_code, account.billing_province) == ("46001", "46")
+
+
+def test_postal_code_keeps_the_leading_zero_excel_dropped(rep):
+    # when
+    account = account_create(actor=rep, fields={"name": "Forn", "billing_postal_code": "8001"})
+    # then
+    assert (account.billing_postal_code, account.billing_province) == ("08001", "08")
+
+
+@pytest.mark.parametrize(
+    ("fields", "error_field"),
+    [
+        ({"billing_postal_code": "99999"}, "billing_postal_code"),
+        ({"billing_postal_code": "28A01"}, "billing_postal_code"),
+        ({"billing_postal_code": "28001", "billing_province": "08"}, "billing_province"),
+        ({"shipping_postal_code": "46001", "shipping_province": "28"}, "shipping_province"),
+    ],
+)
+def test_postal_code_and_province_must_agree(rep, fields, error_field):
+    # when
+    with pytest.raises(ValidationError) as error:
+        account_create(actor=rep, fields={"name": "Mal Dirigida", **fields})
+    # then
+    assert error_field in error.value.message_dict
+    assert not Account.objects.filter(name="Mal Dirigida").exists()
+
+
+def test_foreign_postal_codes_are_free_form(rep):
+    # when
+    account = account_create(
+        actor=rep,
+        fields={"name": "Lisboa Lda", "billing_country": "PT", "billing_postal_code": "1100-148"},
+    )
+    # then
+    assert account.billing_postal_code == "1100-148"
