@@ -132,9 +132,11 @@ def account_lifecycle_update(request, pk: int):
             fields={"lifecycle": form.cleaned_data["lifecycle"]},
         )
     if request.htmx:
+        # The form comes back with the timeline swapped out-of-band, showing the change.
         context = {
             "account": account,
             "lifecycle_form": LifecycleForm(initial={"lifecycle": account.lifecycle}),
+            "note_form": NoteForm(),
             "timeline": selectors.account_timeline(account=account),
             "saved": form.is_valid(),
         }

@@ -2,6 +2,7 @@ import pytest
 from playwright.sync_api import expect
 
 from crm.customers.models import Account
+from crm.customers.tests.factories import AccountFactory
 from crm.users.models import Role
 from crm.users.tests.factories import PASSWORD, UserFactory
 
@@ -83,4 +84,25 @@ def test_phone_navigation_is_an_off_canvas_menu_with_finger_sized_targets(phone_
     assert link.bounding_box()["height"] >= 44
     link.click()
     expect(page).to_have_url(f"{live_server.url}/accounts/")
+    assert_no_horizontal_scroll(page)
+
+
+def test_inline_lifecycle_change_and_note_without_reloading(page, live_server):
+    owner = UserFactory(username="iker", role=Role.SALES)
+    account = AccountFactory(owner=owner, name="Sidrería Etxeberria")
+    log_in(page, live_server, "iker")
+    page.goto(f"{live_server.url}/accounts/{account.pk}/")
+    page.evaluate("window.__notReloaded = true")
+
+    page.select_option("#id_lifecycle", "customer")
+    expect(page.locator("#lifecycle-form [role=status]")).to_be_visible()
+    expect(page.locator("#timeline-block .changes")).to_contain_text("Cliente")
+    page.fill("#id_body", "Pide presupuesto de 20 cajas")
+    page.click("#timeline-block button[type=submit]")
+    expect(page.locator("#timeline-block")).to_contain_text("Pide presupuesto de 20 cajas")
+
+    assert page.evaluate("window.__notReloaded") is True
+    account.refresh_from_db()
+    assert account.lifecycle == "customer"
+    assert account.events.filter(kind="note", body="Pide presupuesto de 20 cajas").exists()
     assert_no_horizontal_scroll(page)
