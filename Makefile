@@ -44,7 +44,7 @@ bench: install
 	$(BIN)/python bench/run.py
 
 messages: install
-	CRM_TESTING=1 $(BIN)/python manage.py makemessages -l es -l en --ignore=.venv --ignore=var
+	CRM_TESTING=1 $(BIN)/python manage.py makemessages -l es -l en --ignore=.venv --ignore=var --ignore=bench --ignore=tests
 	CRM_TESTING=1 $(BIN)/python manage.py compilemessages --ignore=.venv
 
 # Re-pin every dependency (with hashes) after changing pyproject.toml.

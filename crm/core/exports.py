@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -52,7 +53,7 @@ def cell_value(value) -> str | int | Decimal | date | datetime | None:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "Sí" if value else "No"
+        return gettext("Yes") if value else gettext("No")
     if isinstance(value, datetime):
         return timezone.localtime(value).replace(tzinfo=None)
     if isinstance(value, int | Decimal | date):

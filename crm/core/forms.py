@@ -43,7 +43,7 @@ class CompanySettingsForm(forms.ModelForm):
 
 class ChoiceForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
-    position = forms.IntegerField(label=_("Position"), min_value=0, initial=0)
+    position = forms.IntegerField(label=_("Order"), min_value=0, initial=0)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
 

@@ -103,7 +103,7 @@ class ConfigurableChoice(TimeStampedModel):
     """A value of a list that the administrator edits in the settings pages."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
-    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

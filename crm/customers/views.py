@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -47,7 +48,9 @@ def account_export(request, fmt: str):
         request.GET, queryset=selectors.account_list_for_user(user=request.user), request=request
     )
     rows = exports.account_rows(filterset.qs)
-    return export_response(fmt=fmt, filename="cuentas", headers=exports.ACCOUNT_HEADERS, rows=rows)
+    return export_response(
+        fmt=fmt, filename=slugify(_("accounts")), headers=exports.ACCOUNT_HEADERS, rows=rows
+    )
 
 
 def _duplicates_context(exc: services.DuplicatesFound) -> dict:
@@ -184,7 +187,7 @@ def contact_export(request, fmt: str):
     )
     rows = exports.contact_rows(filterset.qs)
     return export_response(
-        fmt=fmt, filename="contactos", headers=exports.CONTACT_HEADERS, rows=rows
+        fmt=fmt, filename=slugify(_("contacts")), headers=exports.CONTACT_HEADERS, rows=rows
     )
 
 
