@@ -1,22 +1,10 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, status
-from rest_framework.response import Response
+from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
-from rest_framework.views import set_rollback
-
-from crm.customers.api import duplicates_body
-from crm.customers.services import DuplicatesFound
 
 
 def exception_handler(exc, context):
-    """Map the services' exceptions to HTTP answers.
-
-    A Django ValidationError answers 400 with its field errors; DuplicatesFound answers 409
-    with the duplicates the user may see and how to create the record anyway.
-    """
-    if isinstance(exc, DuplicatesFound):
-        set_rollback()
-        return Response(duplicates_body(exc.duplicates), status=status.HTTP_409_CONFLICT)
+    """A service's Django ValidationError answers 400 with its field errors."""
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             detail = {

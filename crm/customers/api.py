@@ -20,6 +20,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from crm.api.fields import ProvinceField
+from crm.api.helpers import validated
 from crm.core.selectors import channel_list, sector_list
 from crm.customers import selectors, services
 from crm.customers.filters import AccountFilter, ContactFilter
@@ -124,17 +125,18 @@ class DuplicatesSerializer(serializers.Serializer):
     hint = serializers.CharField()
 
 
-def duplicates_body(duplicates: Duplicates) -> dict[str, Any]:
+def duplicates_response(duplicates: Duplicates) -> Response:
     """The 409 answer: the duplicates the user may see, and how many others exist."""
     rows = [{"id": a.pk, "name": a.name, "kind": "account"} for a in duplicates.accounts]
     rows += [{"id": c.pk, "name": c.full_name, "kind": "contact"} for c in duplicates.contacts]
-    return {
+    body = {
         "detail": _("A record with the same NIF, e-mail or phone already exists."),
         "code": "duplicates",
         "duplicates": rows,
         "hidden": duplicates.hidden,
         "hint": _('Send "allow_duplicates": true in the body to create it anyway.'),
     }
+    return Response(body, status=status.HTTP_409_CONFLICT)
 
 
 # Input
@@ -236,12 +238,6 @@ class ContactCreateSerializer(ContactUpdateSerializer):
     )
 
 
-def _validated(serializer_class, request, *, partial: bool = False) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data, partial=partial, context={"request": request})
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 def _account_kwargs(data: dict[str, Any]) -> dict[str, Any]:
     """Split validated data into the service's fields, tags and sharing (left out: unchanged)."""
     kwargs: dict[str, Any] = {}
@@ -313,11 +309,14 @@ class AccountViewSet(
         return account
 
     def create(self, request):
-        data = _validated(AccountCreateSerializer, request)
+        data = validated(AccountCreateSerializer, request)
         allow_duplicates = data.pop("allow_duplicates")
-        account = services.account_create(
-            actor=request.user, allow_duplicates=allow_duplicates, **_account_kwargs(data)
-        )
+        try:
+            account = services.account_create(
+                actor=request.user, allow_duplicates=allow_duplicates, **_account_kwargs(data)
+            )
+        except services.DuplicatesFound as exc:
+            return duplicates_response(exc.duplicates)
         return Response(AccountSerializer(account).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, pk=None):
@@ -331,7 +330,7 @@ class AccountViewSet(
 
     def _update(self, request, *, partial: bool) -> Response:
         account = self.get_object()
-        data = _validated(AccountUpdateSerializer, request, partial=partial)
+        data = validated(AccountUpdateSerializer, request, partial=partial)
         account = services.account_update(
             actor=request.user, account=account, **_account_kwargs(data)
         )
@@ -389,12 +388,15 @@ class ContactViewSet(
         return contact
 
     def create(self, request):
-        data = _validated(ContactCreateSerializer, request)
+        data = validated(ContactCreateSerializer, request)
         account = data.pop("account")
         allow_duplicates = data.pop("allow_duplicates")
-        contact = services.contact_create(
-            actor=request.user, account=account, fields=data, allow_duplicates=allow_duplicates
-        )
+        try:
+            contact = services.contact_create(
+                actor=request.user, account=account, fields=data, allow_duplicates=allow_duplicates
+            )
+        except services.DuplicatesFound as exc:
+            return duplicates_response(exc.duplicates)
         return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, pk=None):
@@ -408,6 +410,6 @@ class ContactViewSet(
 
     def _update(self, request, *, partial: bool) -> Response:
         contact = self.get_object()
-        data = _validated(ContactUpdateSerializer, request, partial=partial)
+        data = validated(ContactUpdateSerializer, request, partial=partial)
         contact = services.contact_update(actor=request.user, contact=contact, fields=data)
         return Response(ContactSerializer(contact).data)

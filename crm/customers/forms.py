@@ -1,8 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.core.models import Channel, Sector
 from crm.core.selectors import channel_list, sector_list
 from crm.customers.models import Account, Contact, Lifecycle
+from crm.customers.selectors import account_assignable_owners
 from crm.users.models import User
 
 
@@ -52,24 +54,25 @@ class AccountForm(forms.ModelForm):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["sector"].queryset = sector_list()
-        self.fields["channel"].queryset = channel_list()
-        active = User.objects.filter(is_active=True)
-        self.fields["shared_with"].queryset = active.exclude(pk=user.pk)
-        self.fields["shared_with"].required = False
-        if user.is_admin:
-            self.fields["owner"].queryset = active
-        elif user.is_manager:
-            self.fields["owner"].queryset = active.filter(team_id__in=user.scope_team_ids()) | (
-                active.filter(pk=user.pk)
-            )
+        account = self.instance
+        # Every list keeps the stored value, even one no longer offered (an inactive sector,
+        # a deactivated owner), so that saving the form unchanged changes nothing.
+        self.fields["sector"].queryset = sector_list() | Sector.objects.filter(pk=account.sector_id)
+        self.fields["channel"].queryset = channel_list() | Channel.objects.filter(
+            pk=account.channel_id
+        )
+        owners = account_assignable_owners(actor=user)
+        shared = User.objects.filter(is_active=True).exclude(pk=user.pk)
+        if account.pk:
+            owners = owners | User.objects.filter(pk=account.owner_id)
+            shared = shared | account.shared_with.all()
+            self.initial["tags"] = ", ".join(t.name for t in account.tags.all())
         else:
-            self.fields["owner"].queryset = active.filter(pk=user.pk)
-        self.fields["owner"].empty_label = None
-        if not self.instance.pk:
             self.fields["owner"].initial = user.pk
-        else:
-            self.initial["tags"] = ", ".join(t.name for t in self.instance.tags.all())
+        self.fields["owner"].queryset = owners.distinct()
+        self.fields["owner"].empty_label = None
+        self.fields["shared_with"].queryset = shared.distinct()
+        self.fields["shared_with"].required = False
         self.fields["nif"].help_text = _("Spanish NIF, CIF or NIE, for example B12345674.")
         self.fields["phone"].help_text = _("Spanish numbers without prefix; others with +.")
 

@@ -48,6 +48,16 @@ def account_list_for_user(*, user: User) -> QuerySet[Account]:
     )
 
 
+def account_assignable_owners(*, actor: User) -> QuerySet[User]:
+    """Users the actor may make owner of a record: anyone (admin), their teams (manager), self."""
+    active = User.objects.filter(is_active=True)
+    if actor.is_admin:
+        return active
+    if actor.is_manager:
+        return active.filter(Q(team_id__in=actor.scope_team_ids()) | Q(pk=actor.pk))
+    return active.filter(pk=actor.pk)
+
+
 def account_get_for_user(*, user: User, account_id: int) -> Account:
     """One account, or 404 when it does not exist or is outside the user's scope."""
     queryset = (

@@ -23,7 +23,7 @@ from crm.customers.models import (
     EventKind,
     Tag,
 )
-from crm.customers.selectors import Duplicates, find_duplicates
+from crm.customers.selectors import Duplicates, account_assignable_owners, find_duplicates
 from crm.users.models import Team, User
 
 logger = logging.getLogger(__name__)
@@ -118,15 +118,28 @@ def _check_fields(fields: dict[str, Any], allowed: set[str]) -> None:
         raise ValueError(f"unknown fields: {sorted(unknown)}")
 
 
-def _check_owner(*, actor: User, owner: User) -> None:
-    """Sales reps own what they create; managers assign within their teams; admins anywhere."""
-    if owner is not None and not owner.is_active:
-        raise ValidationError({"owner": _("A deactivated user cannot own records.")})
-    if owner == actor or actor.is_admin:
-        return
-    if actor.is_manager and owner is not None and owner.team_id in actor.scope_team_ids():
-        return
-    raise ValidationError({"owner": _("You cannot give this record to that user.")})
+def _manages(actor: User, account: Account) -> bool:
+    """Whether the actor is a sales manager of the account's team or of its owner's team."""
+    if not actor.is_manager:
+        return False
+    team_ids = actor.scope_team_ids()
+    return account.team_id in team_ids or account.owner.team_id in team_ids
+
+
+def _check_owner(*, actor: User, owner: User, account: Account | None = None) -> None:
+    """Who may give a record to whom.
+
+    Sales reps own what they create and cannot hand over what they do not own; managers
+    assign within their teams; admins anywhere. Deactivated users own nothing new.
+    """
+    if account is not None and not (
+        actor.is_admin or account.owner_id == actor.pk or _manages(actor, account)
+    ):
+        raise ValidationError({"owner": _("Only its owner or their manager can reassign it.")})
+    if not account_assignable_owners(actor=actor).filter(pk=owner.pk).exists():
+        if not owner.is_active:
+            raise ValidationError({"owner": _("A deactivated user cannot own records.")})
+        raise ValidationError({"owner": _("You cannot give this record to that user.")})
 
 
 def _display(instance, name: str) -> str:
@@ -216,11 +229,16 @@ def account_update(
     _check_fields(fields, ACCOUNT_FIELDS)
     fields = _normalize(fields)
     if "owner" in fields and fields["owner"] != account.owner:
-        _check_owner(actor=actor, owner=fields["owner"])
+        _check_owner(actor=actor, owner=fields["owner"], account=account)
         # The team follows the new owner unless the caller names one.
         fields.setdefault("team", fields["owner"].team)
     if "team" in fields and fields["team"] != account.team:
-        _check_team(actor=actor, owner=fields.get("owner", account.owner), team=fields["team"])
+        _check_team(
+            actor=actor,
+            owner=fields.get("owner", account.owner),
+            team=fields["team"],
+            account=account,
+        )
     changes = _apply(account, fields)
     if tags is not None:
         old = _display(account, "tags")
@@ -246,18 +264,21 @@ def account_update(
     return account
 
 
-def _check_team(*, actor: User, owner: User, team: Team | None) -> None:
-    """A record may sit in its owner's team; only admins and that team's manager move it."""
+def _check_team(
+    *, actor: User, owner: User, team: Team | None, account: Account | None = None
+) -> None:
+    """A record sits in its owner's team; only admins and the managers involved move it."""
     if team is None or team.pk == owner.team_id or actor.is_admin:
         return
-    if actor.is_manager and team.pk in actor.scope_team_ids():
+    in_scope = team.pk in actor.scope_team_ids()
+    if in_scope and (account is None or _manages(actor, account)):
         return
     raise ValidationError({"team": _("You cannot put this record in that team.")})
 
 
 def account_can_delete(*, actor: User, account: Account) -> bool:
-    """Admins and managers delete what they see; a sales rep only what they own."""
-    return actor.is_admin or actor.is_manager or account.owner_id == actor.pk
+    """Admins delete what they see, managers their teams' accounts, a sales rep their own."""
+    return actor.is_admin or account.owner_id == actor.pk or _manages(actor, account)
 
 
 @transaction.atomic
@@ -265,7 +286,7 @@ def account_delete(*, actor: User, account: Account) -> None:
     """Delete an account with its contacts and timeline (e.g. a GDPR erasure request)."""
     if not account_can_delete(actor=actor, account=account):
         raise PermissionDenied
-    logger.info("account %s (%s) deleted by user %s", account.pk, account.nif, actor.pk)
+    logger.info("account %s deleted by user %s", account.pk, actor.pk)
     account.delete()
 
 

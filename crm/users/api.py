@@ -4,14 +4,12 @@ Users are never deleted: DELETE deactivates (their token stops working at once),
 PATCH {"is_active": true} lets them in again.
 """
 
-from typing import Any
-
-from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 
+from crm.api.helpers import validated
 from crm.api.permissions import IsAdministrator
 from crm.users import selectors, services
 from crm.users.models import Role, Team, User
@@ -65,12 +63,6 @@ class UserCreateSerializer(UserUpdateSerializer):
     )
 
 
-def _validated(serializer_class, request, *, partial: bool = False) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data, partial=partial, context={"request": request})
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 BAD_INPUT = OpenApiResponse(description="Invalid input: errors by field; nothing was saved.")
 FORBIDDEN = OpenApiResponse(description="You are not an administrator.")
 NOT_FOUND = OpenApiResponse(description="No such user.")
@@ -118,7 +110,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return user
 
     def create(self, request):
-        data = _validated(UserCreateSerializer, request)
+        data = validated(UserCreateSerializer, request)
         password = data.pop("password")
         user = services.user_create(actor=request.user, fields=data, password=password)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
@@ -129,15 +121,11 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def partial_update(self, request, pk=None):
         return self._update(request, partial=True)
 
-    @transaction.atomic
     def _update(self, request, *, partial: bool) -> Response:
         user = self.get_object()
-        data = _validated(UserUpdateSerializer, request, partial=partial)
+        data = validated(UserUpdateSerializer, request, partial=partial)
         active = data.pop("is_active", None)
-        if data:
-            user = services.user_update(actor=request.user, user=user, fields=data)
-        if active is not None and active != user.is_active:
-            user = services.user_set_active(actor=request.user, user=user, active=active)
+        user = services.user_update(actor=request.user, user=user, fields=data, active=active)
         return Response(UserSerializer(user).data)
 
     def destroy(self, request, pk=None):

@@ -45,15 +45,25 @@ def user_create(*, actor: User | None, fields: dict[str, Any], password: str) ->
 
 
 @transaction.atomic
-def user_update(*, actor: User, user: User, fields: dict[str, Any]) -> User:
-    """Change a user's data, role or team."""
+def user_update(
+    *, actor: User, user: User, fields: dict[str, Any], active: bool | None = None
+) -> User:
+    """Change a user's data, role or team, and (when `active` is given) deactivate or reactivate."""
     fields = _clean(fields)
-    if user == actor and not user.is_superuser and fields.get("role", user.role) != Role.ADMIN:
+    role = fields.get("role", user.role)
+    if user == actor and not user.is_superuser and role != Role.ADMIN:
         raise ValidationError({"role": _("You cannot take the administrator role from yourself.")})
-    for name, value in fields.items():
-        setattr(user, name, value)
-    user.full_clean()
-    user.save()
+    if role == Role.SALES and not user.is_superuser and user.managed_teams.exists():
+        raise ValidationError(
+            {"role": _("This user leads a team: give the team another manager first.")}
+        )
+    if fields:
+        for name, value in fields.items():
+            setattr(user, name, value)
+        user.full_clean()
+        user.save()
+    if active is not None and active != user.is_active:
+        user = user_set_active(actor=actor, user=user, active=active)
     return user
 
 

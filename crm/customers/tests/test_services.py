@@ -10,6 +10,7 @@ from crm.customers.models import Account, AccountEvent, Contact, EventKind, Life
 from crm.customers.selectors import account_timeline, contact_timeline
 from crm.customers.services import (
     DuplicatesFound,
+    account_can_delete,
     account_create,
     account_note_add,
     account_update,
@@ -814,3 +815,35 @@ def test_foreign_postal_codes_are_free_form(rep):
     )
     # then
     assert account.billing_postal_code == "1100-148"
+
+
+def test_a_rep_cannot_take_over_an_account_only_shared_with_them(rep, other_rep):
+    # given
+    account = AccountFactory(owner=other_rep)
+    account.shared_with.add(rep)
+    # when
+    with pytest.raises(ValidationError) as error:
+        account_update(actor=rep, account=account, fields={"owner": rep})
+    # then
+    assert "owner" in error.value.message_dict
+    account.refresh_from_db()
+    assert account.owner == other_rep
+
+
+def test_a_manager_cannot_delete_or_move_another_teams_account_shared_with_them(manager, other_rep):
+    # given
+    account = AccountFactory(owner=other_rep)
+    account.shared_with.add(manager)
+    # then
+    assert account_can_delete(actor=manager, account=account) is False
+    with pytest.raises(ValidationError):
+        account_update(actor=manager, account=account, fields={"team": manager.team})
+    account.refresh_from_db()
+    assert account.team == other_rep.team
+
+
+def test_a_manager_deletes_an_account_of_their_team(manager, rep):
+    # given
+    account = AccountFactory(owner=rep)
+    # then
+    assert account_can_delete(actor=manager, account=account) is True

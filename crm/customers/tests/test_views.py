@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from crm.core.models import Sector
 from crm.customers.models import Account, AccountEvent, Contact, Lifecycle
 from crm.customers.tests.factories import AccountFactory, ContactFactory
 
@@ -447,3 +448,49 @@ def test_contact_delete_keeps_an_anonymous_line_on_the_timeline(rep_client, rep)
     rep_client.get(reverse("account-detail", args=[account.pk]))  # shows the one-off toast
     page = rep_client.get(reverse("account-detail", args=[account.pk])).content.decode()
     assert "Olvidada" not in page
+
+
+def _form_as_sent(response) -> dict:
+    """The POST a browser sends for an untouched form: each field's initial value."""
+    form = response.context["form"]
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value in (None, False):
+            continue
+        if isinstance(value, list | tuple):
+            data[name] = [str(v) for v in value]
+        else:
+            data[name] = str(value)
+    return data
+
+
+def test_saving_a_shared_account_untouched_changes_nothing(rep_client, rep, other_rep):
+    account = AccountFactory(owner=other_rep, name="Compartida SL")
+    account.shared_with.add(rep)
+    url = reverse("account-update", args=[account.pk])
+
+    response = rep_client.post(url, _form_as_sent(rep_client.get(url)))
+
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.owner, account.team) == (other_rep, other_rep.team)
+    assert list(account.shared_with.all()) == [rep]
+    assert not account.events.filter(kind="updated").exists()
+
+
+def test_editing_notes_keeps_a_deactivated_owner_and_an_inactive_sector(client, admin, rep):
+    sector = Sector.objects.create(name="Retirado", is_active=False)
+    account = AccountFactory(owner=rep, sector=sector)
+    rep.is_active = False
+    rep.save()
+    client.force_login(admin)
+    url = reverse("account-update", args=[account.pk])
+    data = _form_as_sent(client.get(url)) | {"notes": "Cliente heredado"}
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.owner, account.sector, account.notes) == (rep, sector, "Cliente heredado")
+    assert list(account.events.get(kind="updated").changes) == ["notes"]
