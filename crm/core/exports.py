@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.http import FileResponse, Http404, StreamingHttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -118,12 +118,25 @@ def _cell(sheet, value) -> WriteOnlyCell:
     return cell
 
 
+def _in_current_locale(lines: Iterator[str]) -> Iterator[str]:
+    """Stream in the request's language and time zone: the middleware that set them has
+    already finished by the time the server pulls the lines."""
+    language = translation.get_language()
+    zone = timezone.get_current_timezone()
+
+    def generate():
+        with translation.override(language), timezone.override(zone):
+            yield from lines
+
+    return generate()
+
+
 def export_response(*, fmt: str, filename: str, headers: Sequence[str], rows: Iterable[Sequence]):
     """The HTTP response for an export in the asked format; 404 for an unknown one."""
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "csv":
         response = StreamingHttpResponse(
-            csv_lines(headers, rows), content_type="text/csv; charset=utf-8"
+            _in_current_locale(csv_lines(headers, rows)), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
         return response

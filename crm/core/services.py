@@ -33,6 +33,7 @@ COMPANY_FIELDS = {
 def company_settings_update(*, actor: "User", fields: dict[str, Any]) -> CompanySettings:
     """Change the company's settings (administrators only; the view checks the role)."""
     company = company_settings_get()
+    old_logo = company.logo.name
     changed = []
     for name, value in fields.items():
         if name not in COMPANY_FIELDS:
@@ -42,6 +43,8 @@ def company_settings_update(*, actor: "User", fields: dict[str, Any]) -> Company
                 value = normalize_nif(value)
             elif name == "phone":
                 value = normalize_phone(value)
+            elif name == "logo" and value is False:
+                value = ""  # the form's "clear" box
         except ValidationError as exc:
             raise ValidationError({name: exc.error_list}) from exc
         if getattr(company, name) != value:
@@ -50,6 +53,10 @@ def company_settings_update(*, actor: "User", fields: dict[str, Any]) -> Company
     if changed:
         company.full_clean()
         company.save(update_fields=[*changed, "updated_at"])
+    if old_logo and old_logo != company.logo.name:
+        # The replaced file goes only once the new settings are stored.
+        storage = company.logo.storage
+        transaction.on_commit(lambda: storage.delete(old_logo))
     return company
 
 

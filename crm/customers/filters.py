@@ -59,7 +59,9 @@ class AccountFilter(django_filters.FilterSet):
 
 class ContactFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="filter_search")
-    account = django_filters.NumberFilter(label=_("Account"), field_name="account_id")
+    account = django_filters.NumberFilter(
+        label=_("Account"), field_name="account_id", min_value=1, max_value=2**63 - 1
+    )
     is_active = django_filters.BooleanFilter(label=_("Active"))
     marketing_consent = django_filters.BooleanFilter(label=_("Accepts marketing"))
     sort = SortFilter(label=_("Sort by"), sorts=CONTACT_SORTS)

@@ -83,8 +83,8 @@ class DuplicatesFound(Exception):
         self.duplicates = duplicates
 
 
-def _normalize(fields: dict[str, Any]) -> dict[str, Any]:
-    """Give NIF, phones and e-mails their stored shape, collecting every field's error."""
+def _normalize(fields: dict[str, Any], instance=None) -> dict[str, Any]:
+    """Give NIF, phones, e-mails and postal codes their stored shape, collecting every error."""
     errors: dict[str, list[ValidationError]] = {}
     clean = dict(fields)
     for name, value in fields.items():
@@ -94,10 +94,11 @@ def _normalize(fields: dict[str, Any]) -> dict[str, Any]:
             elif name in PHONE_FIELDS:
                 clean[name] = normalize_phone(value)
             elif name in POSTAL_CODE_FIELDS:
-                country = fields.get(name.replace("postal_code", "country"), "ES")
+                country_field = name.replace("postal_code", "country")
+                country = fields.get(country_field, getattr(instance, country_field, "ES"))
                 clean[name] = normalize_postal_code(value, country)
                 province = name.replace("postal_code", "province")
-                if clean[name] and not fields.get(province):
+                if country == "ES" and clean[name] and not fields.get(province):
                     # An empty province is filled from the postal code: 46001 is Valencia.
                     clean[province] = province_of_postal_code(clean[name])
             elif name == "email" and value:
@@ -227,7 +228,7 @@ def account_update(
 ) -> Account:
     """Change an account the actor can see, recording who changed what in its timeline."""
     _check_fields(fields, ACCOUNT_FIELDS)
-    fields = _normalize(fields)
+    fields = _normalize(fields, account)
     if "owner" in fields and fields["owner"] != account.owner:
         _check_owner(actor=actor, owner=fields["owner"], account=account)
         # The team follows the new owner unless the caller names one.
@@ -312,6 +313,9 @@ def account_note_add(*, actor: User, account: Account, body: str) -> AccountEven
 def _consent(fields: dict[str, Any], contact: Contact | None) -> dict[str, Any]:
     """Marketing consent always carries when and how it was given (GDPR)."""
     given = fields.get("marketing_consent", contact.marketing_consent if contact else False)
+    given_at = fields.get("marketing_consent_at")
+    if given_at and given_at > timezone.now():
+        raise ValidationError({"marketing_consent_at": _("Consent cannot be given in the future.")})
     if given:
         had = contact.marketing_consent if contact else False
         if not had and not fields.get("marketing_consent_at"):
@@ -323,7 +327,8 @@ def _consent(fields: dict[str, Any], contact: Contact | None) -> dict[str, Any]:
             raise ValidationError(
                 {"marketing_consent_source": _("Say how the contact gave consent.")}
             )
-    elif "marketing_consent" in fields:
+    else:
+        # Without consent there is no date or source to keep.
         fields["marketing_consent_at"] = None
         fields["marketing_consent_source"] = ""
     return fields

@@ -128,12 +128,22 @@ def account_lifecycle_update(request, pk: int):
     """Inline change of the lifecycle from the account page (htmx)."""
     account = selectors.account_get_for_user(user=request.user, account_id=pk)
     form = LifecycleForm(request.POST)
+    error = ""
     if form.is_valid():
-        services.account_update(
-            actor=request.user,
-            account=account,
-            fields={"lifecycle": form.cleaned_data["lifecycle"]},
-        )
+        try:
+            services.account_update(
+                actor=request.user,
+                account=account,
+                fields={"lifecycle": form.cleaned_data["lifecycle"]},
+            )
+        except ValidationError as exc:
+            # Another field of an older record fails today's rules: say so, change nothing.
+            error = _("Not saved: %(reasons)s Edit the account to correct it.") % {
+                "reasons": " ".join(exc.messages)
+            }
+            account.refresh_from_db()
+    else:
+        error = " ".join(form.errors.get("lifecycle", []))
     if request.htmx:
         # The form comes back with the timeline swapped out-of-band, showing the change.
         context = {
@@ -141,9 +151,12 @@ def account_lifecycle_update(request, pk: int):
             "lifecycle_form": LifecycleForm(initial={"lifecycle": account.lifecycle}),
             "note_form": NoteForm(),
             "timeline": selectors.account_timeline(account=account),
-            "saved": form.is_valid(),
+            "saved": not error,
+            "error": error,
         }
         return render(request, "customers/account_detail.html#lifecycle", context)
+    if error:
+        messages.error(request, error)
     return redirect("account-detail", pk=account.pk)
 
 

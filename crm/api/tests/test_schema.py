@@ -10,9 +10,20 @@ from rest_framework.test import APIClient
 ASSET = re.compile(r"<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*[\"']([^\"']+)[\"']", re.I)
 
 
-def test_schema_is_openapi_3_with_every_endpoint(db):
+def signed_in(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_schema_and_docs_need_a_login(db):
+    assert APIClient().get("/api/schema/").status_code == 401
+    assert APIClient().get("/api/docs/").status_code == 401
+
+
+def test_schema_is_openapi_3_with_every_endpoint(rep):
     # when
-    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/json")
+    response = signed_in(rep).get("/api/schema/", HTTP_ACCEPT="application/json")
     # then
     assert response.status_code == 200
     schema = response.json()
@@ -62,9 +73,9 @@ def test_schema_validates_without_warnings(tmp_path, db):
     assert (tmp_path / "s.yaml").read_text().startswith("openapi: 3.")
 
 
-def test_docs_page_loads_no_asset_from_another_host(db):
+def test_docs_page_loads_no_asset_from_another_host(rep):
     # when
-    response = APIClient().get("/api/docs/")
+    response = signed_in(rep).get("/api/docs/")
     # then
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
@@ -79,9 +90,9 @@ def test_docs_page_loads_no_asset_from_another_host(db):
     assert not re.search(r"https?://", html, re.I)  # not even in the inline script
 
 
-def test_docs_assets_are_shipped_with_the_server(db):
+def test_docs_assets_are_shipped_with_the_server(rep):
     # given
-    html = APIClient().get("/api/docs/").content.decode()
+    html = signed_in(rep).get("/api/docs/").content.decode()
     # when
     paths = [urlsplit(url).path for url in ASSET.findall(html)]
     # then

@@ -179,3 +179,49 @@ def test_settings_refuse_to_start_without_a_secret_when_debug_is_off():
 
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_company_logo_can_be_replaced_and_cleared(client, admin, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(admin)
+    base = {
+        "name": "Con Logo SL",
+        "currency": "EUR",
+        "default_vat_rate": "21",
+        "fiscal_year_start_month": "1",
+        "time_zone": "Europe/Madrid",
+        "licensed_seats": "3",
+    }
+    logo = SimpleUploadedFile("logo.png", png_bytes(), content_type="image/png")
+    client.post(reverse("company-settings"), base | {"logo": logo})
+    first = CompanySettings.objects.get().logo.name
+    assert (tmp_path / first).exists()
+
+    response = client.post(reverse("company-settings"), base | {"logo-clear": "on"})
+
+    assert response.status_code == 302
+    assert CompanySettings.objects.get().logo.name == ""
+    assert client.get(reverse("company-logo")).status_code == 404
+
+
+def test_company_logo_must_be_png_or_jpeg(client, admin, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(admin)
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buffer, format="GIF")
+
+    response = client.post(
+        reverse("company-settings"),
+        {
+            "name": "X",
+            "currency": "EUR",
+            "default_vat_rate": "21",
+            "fiscal_year_start_month": "1",
+            "time_zone": "Europe/Madrid",
+            "licensed_seats": "3",
+            "logo": SimpleUploadedFile("logo.gif", buffer.getvalue(), content_type="image/gif"),
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["logo"]

@@ -847,3 +847,54 @@ def test_a_manager_deletes_an_account_of_their_team(manager, rep):
     account = AccountFactory(owner=rep)
     # then
     assert account_can_delete(actor=manager, account=account) is True
+
+
+def test_a_foreign_account_keeps_its_own_postal_code_when_edited(rep):
+    # given
+    account = account_create(
+        actor=rep,
+        fields={"name": "Paris SARL", "billing_country": "FR", "billing_postal_code": "75001"},
+    )
+    # when
+    account_update(actor=rep, account=account, fields={"billing_postal_code": "75002"})
+    # then
+    account.refresh_from_db()
+    assert (account.billing_postal_code, account.billing_province) == ("75002", "")
+
+
+def test_consent_cannot_be_dated_in_the_future(rep):
+    # given
+    account = AccountFactory(owner=rep)
+    # when
+    with pytest.raises(ValidationError) as error:
+        contact_create(
+            actor=rep,
+            account=account,
+            fields={
+                "first_name": "Futura",
+                "marketing_consent": True,
+                "marketing_consent_source": "email",
+                "marketing_consent_at": datetime(2999, 1, 1, tzinfo=UTC),
+            },
+        )
+    # then
+    assert "marketing_consent_at" in error.value.message_dict
+    assert not Contact.objects.exists()
+
+
+def test_no_consent_keeps_no_date_or_source(rep):
+    # given
+    account = AccountFactory(owner=rep)
+    # when
+    contact = contact_create(
+        actor=rep,
+        account=account,
+        fields={
+            "first_name": "Sin",
+            "marketing_consent": False,
+            "marketing_consent_source": "email",
+            "marketing_consent_at": datetime(2020, 1, 1, tzinfo=UTC),
+        },
+    )
+    # then
+    assert (contact.marketing_consent_at, contact.marketing_consent_source) == (None, "")

@@ -1,5 +1,6 @@
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -494,3 +495,42 @@ def test_editing_notes_keeps_a_deactivated_owner_and_an_inactive_sector(client, 
     account.refresh_from_db()
     assert (account.owner, account.sector, account.notes) == (rep, sector, "Cliente heredado")
     assert list(account.events.get(kind="updated").changes) == ["notes"]
+
+
+def test_inline_lifecycle_change_on_an_invalid_older_record_says_why(rep_client, rep):
+    account = AccountFactory(owner=rep, billing_postal_code="28001", billing_province="08")
+
+    response = rep_client.post(
+        reverse("account-lifecycle", args=[account.pk]),
+        {"lifecycle": Lifecycle.CUSTOMER},
+        HTTP_HX_REQUEST="true",
+    )
+
+    assert response.status_code == 200
+    assert 'role="alert"' in response.content.decode()
+    account.refresh_from_db()
+    assert account.lifecycle == Lifecycle.PROSPECT
+
+
+def test_csv_export_speaks_the_users_language_and_the_company_time_zone(rep_client, rep):
+    from crm.core.models import CompanySettings
+
+    CompanySettings.objects.update_or_create(pk=1, defaults={"time_zone": "Atlantic/Canary"})
+    rep.language = "en"
+    rep.save()
+    account = AccountFactory(owner=rep, name="Canaria SL")
+    Account.objects.filter(pk=account.pk).update(
+        created_at=datetime(2026, 1, 15, 23, 30, tzinfo=UTC)
+    )
+
+    rows = _csv_rows(rep_client.get(reverse("account-export", args=["csv"])))
+
+    assert rows[0][0] == "Name"
+    assert rows[1][0] == "Canaria SL"
+    assert rows[1][-1] == "15/01/2026 23:30"
+
+
+def test_huge_account_filter_is_harmless(rep_client):
+    response = rep_client.get(reverse("contact-list"), {"account": "9" * 30})
+
+    assert response.status_code == 200

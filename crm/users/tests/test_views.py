@@ -214,3 +214,15 @@ def test_superuser_counts_as_administrator(client):
     client.force_login(boss)
 
     assert client.get(reverse("user-list")).status_code == 200
+
+
+def test_behind_a_proxy_one_clients_failures_do_not_lock_out_the_others(rep, other_rep, settings):
+    settings.BEHIND_PROXY = True
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    attacker = Client(HTTP_X_FORWARDED_FOR="203.0.113.9", **proxy)
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        login(attacker, f"nadie{n}", "mal")
+
+    assert login(attacker, "other").status_code == 429
+    colleague = Client(HTTP_X_FORWARDED_FOR="198.51.100.7", **proxy)
+    assert login(colleague, "other").status_code == 302
