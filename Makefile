@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# A local try-out runs with DEBUG on (plain HTTP, console e-mail); production sets its own env.
-RUN_ENV := DEBUG=$${DEBUG:-1}
+# A local try-out runs with DEBUG on (plain HTTP, console e-mail) and answers any host name,
+# so that a phone on the same network can open it (make run HOST=0.0.0.0).
+RUN_ENV := DEBUG=$${DEBUG:-1} ALLOWED_HOSTS=$${ALLOWED_HOSTS:-*}
 
 .PHONY: install run test lint format bench messages lock clean
 
@@ -49,7 +50,7 @@ messages: install
 
 # Re-pin every dependency (with hashes) after changing pyproject.toml.
 lock:
-	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev \
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --extra dev \
 		--output-file requirements.lock pyproject.toml
 
 clean:

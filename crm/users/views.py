@@ -73,6 +73,7 @@ def user_list(request):
     context = {
         "page": page,
         "show": show,
+        "querystring": f"show={show}",
         "seats_in_use": selectors.seats_in_use(),
         "licensed_seats": company_settings_get().licensed_seats,
         "teams": selectors.team_list(),

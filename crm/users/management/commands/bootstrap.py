@@ -35,12 +35,13 @@ class Command(BaseCommand):
                 password=password,
             )
             User.objects.filter(username=username).update(is_staff=True, is_superuser=True)
-        if not no_demo:
-            call_command("seed_demo", accounts=demo_accounts, stdout=self.stdout)
         line = "=" * 60
+        # Printed before the demo data, so an interrupted seed never hides the password.
         self.stdout.write(
             self.style.SUCCESS(
                 f"\n{line}\n  Administrator created. Log in at the address below with\n"
                 f"    user:     {username}\n    password: {password}\n{line}\n"
             )
         )
+        if not no_demo:
+            call_command("seed_demo", accounts=demo_accounts, stdout=self.stdout)
