@@ -1,13 +1,16 @@
 """Filters of the account and contact lists, shared by the pages, the exports and the API."""
 
 import django_filters
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import PROVINCES, Channel, Sector
-from crm.core.text import fold
 from crm.customers.models import Account, AccountKind, Contact, Lifecycle, SizeSegment, Tag
-from crm.customers.selectors import ACCOUNT_SORTS, CONTACT_SORTS, search_filter
+from crm.customers.selectors import (
+    ACCOUNT_SORTS,
+    CONTACT_SORTS,
+    contact_search_filter,
+    search_filter,
+)
 from crm.users.models import Team, User
 
 
@@ -71,8 +74,4 @@ class ContactFilter(django_filters.FilterSet):
         fields = ["q", "account", "is_active", "marketing_consent"]
 
     def filter_search(self, queryset, name, value):
-        # A contact is found by its own data or by its account's name.
-        query = Q()
-        for word in fold(value).split()[:8]:
-            query &= Q(search_text__contains=word) | Q(account__search_text__contains=word)
-        return queryset.filter(query)
+        return queryset.filter(contact_search_filter(value))

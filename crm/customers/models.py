@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.core.models import PROVINCES, Channel, Sector, TimeStampedModel
 from crm.core.text import search_blob
 from crm.core.validation import province_of_postal_code, validate_nif, validate_phone
+from crm.users.models import User
 
 
 class AccountKind(models.TextChoices):
@@ -54,7 +55,9 @@ class AccountQuerySet(models.QuerySet):
         scope = Q(owner=user) | Q(Exists(shared))
         team_ids = user.scope_team_ids()
         if team_ids:
-            scope |= Q(team_id__in=team_ids) | Q(owner__team_id__in=team_ids)
+            # A subquery, not a join: the teams' members are few, the accounts many.
+            members = User.objects.filter(team_id__in=team_ids).values("pk")
+            scope |= Q(team_id__in=team_ids) | Q(owner_id__in=members)
         return self.filter(scope)
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from crm.core.text import fold
+from crm.core.search import matches, search_words
 from crm.core.validation import normalize_nif, normalize_phone
 from crm.customers.models import Account, AccountEvent, Contact, Lifecycle
 from crm.users.models import User
@@ -31,11 +31,18 @@ CONTACT_SORTS = {
 
 
 def search_filter(term: str) -> Q:
-    """Every word of the term must appear in the record's folded search text."""
-    words = fold(term).split()
+    """Accounts whose folded search text holds every word of the term."""
     query = Q()
-    for word in words[:8]:
-        query &= Q(search_text__contains=word)
+    for word in search_words(term):
+        query &= matches(Account, word)
+    return query
+
+
+def contact_search_filter(term: str) -> Q:
+    """Contacts found by every word, in their own data or in their account's."""
+    query = Q()
+    for word in search_words(term):
+        query &= matches(Contact, word) | matches(Account, word, through="account_id")
     return query
 
 

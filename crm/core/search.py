@@ -1,0 +1,74 @@
+# Table names below come from model metadata; user text is always a bound parameter.
+# ruff: noqa: S608, S611
+"""Substring search over a model's folded `search_text` column, through an index.
+
+Every searchable model keeps `search_text` (see docs/adr/0003). A search is one condition per
+word, all of which must hold. PostgreSQL answers `LIKE '%word%'` from a trigram GIN index
+(pg_trgm); SQLite from an FTS5 table with the trigram tokenizer, named `<table>_search` and kept
+in step with the model's table by triggers (see `search_index_sql`).
+"""
+
+from django.db import connection
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+
+from crm.core.text import fold
+
+MAX_WORDS = 8
+
+
+def search_words(term: str) -> list[str]:
+    return fold(term).split()[:MAX_WORDS]
+
+
+def _glob_literal(word: str) -> str:
+    # GLOB's wildcards typed by a user are matched literally.
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in word)
+
+
+def matches(model, word: str, *, through: str = "pk") -> Q:
+    """Rows whose `search_text` (or the related row's, through a foreign key) holds `word`."""
+    if connection.vendor == "sqlite":
+        table = f"{model._meta.db_table}_search"
+        ids = RawSQL(
+            f'SELECT rowid FROM "{table}" WHERE search_text GLOB %s',
+            [f"*{_glob_literal(word)}*"],
+        )
+        return Q(**{f"{through}__in": ids})
+    prefix = "" if through == "pk" else f"{through.removesuffix('_id')}__"
+    return Q(**{f"{prefix}search_text__contains": word})
+
+
+def search_index_sql(table: str, vendor: str) -> tuple[list[str], list[str]]:
+    """SQL that creates (and drops) the search index of `table` on this database."""
+    if vendor == "sqlite":
+        fts = f"{table}_search"
+        create = [
+            f"CREATE VIRTUAL TABLE {fts} USING fts5(search_text, content='{table}', "
+            f"content_rowid='id', tokenize='trigram')",
+            f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN "
+            f"INSERT INTO {fts}(rowid, search_text) VALUES (new.id, new.search_text); END",
+            f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {table} BEGIN "
+            f"INSERT INTO {fts}({fts}, rowid, search_text) "
+            f"VALUES ('delete', old.id, old.search_text); END",
+            f"CREATE TRIGGER {fts}_au AFTER UPDATE OF search_text ON {table} BEGIN "
+            f"INSERT INTO {fts}({fts}, rowid, search_text) "
+            f"VALUES ('delete', old.id, old.search_text); "
+            f"INSERT INTO {fts}(rowid, search_text) VALUES (new.id, new.search_text); END",
+            f"INSERT INTO {fts}({fts}) VALUES ('rebuild')",
+        ]
+        drop = [
+            f"DROP TRIGGER IF EXISTS {fts}_ai",
+            f"DROP TRIGGER IF EXISTS {fts}_ad",
+            f"DROP TRIGGER IF EXISTS {fts}_au",
+            f"DROP TABLE IF EXISTS {fts}",
+        ]
+        return create, drop
+    if vendor == "postgresql":
+        index = f"{table}_search_trgm"
+        create = [
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+            f"CREATE INDEX IF NOT EXISTS {index} ON {table} USING gin (search_text gin_trgm_ops)",
+        ]
+        return create, [f"DROP INDEX IF EXISTS {index}"]
+    return [], []
