@@ -1,4 +1,5 @@
 from django import forms
+from django.db.models import Q
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
@@ -45,7 +46,10 @@ class TeamForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     manager = forms.ModelChoiceField(
         label=_("Manager"),
-        queryset=User.objects.filter(is_active=True, role__in=[Role.MANAGER, Role.ADMIN]),
+        # The same people team_save accepts: managers, administrators and superusers.
+        queryset=User.objects.filter(is_active=True).filter(
+            Q(role__in=[Role.MANAGER, Role.ADMIN]) | Q(is_superuser=True)
+        ),
         required=False,
     )
 
