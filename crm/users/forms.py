@@ -1,6 +1,6 @@
 from django import forms
-from django.db.models import Q
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.users.models import Role, Team, User
