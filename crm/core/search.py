@@ -26,17 +26,22 @@ def _glob_literal(word: str) -> str:
     return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in word)
 
 
-def matches(model, word: str, *, through: str = "pk") -> Q:
-    """Rows whose `search_text` (or the related row's, through a foreign key) holds `word`."""
+def matches(model, words: list[str], *, through: str = "pk") -> Q:
+    """Rows whose `search_text` (or the related row's, through a foreign key) holds every word."""
+    if not words:
+        return Q()
     if connection.vendor == "sqlite":
+        # One look-up in the index for all the words, not one list of ids per word.
         table = f"{model._meta.db_table}_search"
-        ids = RawSQL(
-            f'SELECT rowid FROM "{table}" WHERE search_text GLOB %s',
-            [f"*{_glob_literal(word)}*"],
-        )
+        where = " AND ".join(["search_text GLOB %s"] * len(words))
+        patterns = [f"*{_glob_literal(word)}*" for word in words]
+        ids = RawSQL(f'SELECT rowid FROM "{table}" WHERE {where}', patterns)
         return Q(**{f"{through}__in": ids})
     prefix = "" if through == "pk" else f"{through.removesuffix('_id')}__"
-    return Q(**{f"{prefix}search_text__contains": word})
+    query = Q()
+    for word in words:
+        query &= Q(**{f"{prefix}search_text__contains": word})
+    return query
 
 
 def search_index_sql(table: str, vendor: str) -> tuple[list[str], list[str]]:

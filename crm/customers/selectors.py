@@ -32,17 +32,14 @@ CONTACT_SORTS = {
 
 def search_filter(term: str) -> Q:
     """Accounts whose folded search text holds every word of the term."""
-    query = Q()
-    for word in search_words(term):
-        query &= matches(Account, word)
-    return query
+    return matches(Account, search_words(term))
 
 
 def contact_search_filter(term: str) -> Q:
     """Contacts found by every word, in their own data or in their account's."""
     query = Q()
     for word in search_words(term):
-        query &= matches(Contact, word) | matches(Account, word, through="account_id")
+        query &= matches(Contact, [word]) | matches(Account, [word], through="account_id")
     return query
 
 
