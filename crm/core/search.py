@@ -26,20 +26,27 @@ def _glob_literal(word: str) -> str:
     return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in word)
 
 
+# The trigram index cannot look up fewer than three letters; such words are matched on the
+# table, where they match so many rows that walking the list's own order finds a page at once.
+MIN_INDEXED_LENGTH = 3
+
+
 def matches(model, words: list[str], *, through: str = "pk") -> Q:
     """Rows whose `search_text` (or the related row's, through a foreign key) holds every word."""
-    if not words:
-        return Q()
-    if connection.vendor == "sqlite":
-        # One look-up in the index for all the words, not one list of ids per word.
-        table = f"{model._meta.db_table}_search"
-        where = " AND ".join(["search_text GLOB %s"] * len(words))
-        patterns = [f"*{_glob_literal(word)}*" for word in words]
-        ids = RawSQL(f'SELECT rowid FROM "{table}" WHERE {where}', patterns)
-        return Q(**{f"{through}__in": ids})
     prefix = "" if through == "pk" else f"{through.removesuffix('_id')}__"
     query = Q()
-    for word in words:
+    on_table = words
+    if connection.vendor == "sqlite":
+        indexed = [word for word in words if len(word) >= MIN_INDEXED_LENGTH]
+        on_table = [word for word in words if len(word) < MIN_INDEXED_LENGTH]
+        if indexed:
+            # One look-up in the index for all the words, not one list of ids per word.
+            table = f"{model._meta.db_table}_search"
+            where = " AND ".join(["search_text GLOB %s"] * len(indexed))
+            patterns = [f"*{_glob_literal(word)}*" for word in indexed]
+            ids = RawSQL(f'SELECT rowid FROM "{table}" WHERE {where}', patterns)
+            query &= Q(**{f"{through}__in": ids})
+    for word in on_table:
         query &= Q(**{f"{prefix}search_text__contains": word})
     return query
 
