@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -61,7 +62,7 @@ def parse_args() -> argparse.Namespace:
         dest="candidates",
         default="",
         help="comma-separated candidate fixes to measure (bench/fixes.py): "
-        "trgm, sort-matches, capped-count",
+        "short-words, adaptive-page, capped-count",
     )
     return parser.parse_args()
 
@@ -201,6 +202,8 @@ def choose_terms(accounts_total: int) -> list[tuple[str, str]]:
     return [
         ("company name word", "construcciones"),
         ("city", "getafe"),
+        ("common city", "madrid"),
+        ("first letters, as typed", "ma"),
         ("part of a NIF", middle.nif[1:7]),
         ("part of a phone", third.phone[3:9]),
         ("no match", NO_MATCH),
@@ -343,6 +346,16 @@ def machine() -> dict[str, str]:
             database = f"PostgreSQL {cursor.fetchone()[0]}"
     import django
 
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": f"{cpu}, {os.cpu_count()} cores",
@@ -350,6 +363,7 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "django": django.get_version(),
         "database": database,
+        "code": commit or "unknown",
     }
 
 
