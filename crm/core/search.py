@@ -8,9 +8,11 @@ word, all of which must hold. PostgreSQL answers `LIKE '%word%'` from a trigram 
 in step with the model's table by triggers (see `search_index_sql`).
 """
 
+from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 
 from crm.core.text import fold
 
@@ -31,12 +33,16 @@ def _glob_literal(word: str) -> str:
 MIN_INDEXED_LENGTH = 3
 
 
-def matches(model, words: list[str], *, through: str = "pk") -> Q:
-    """Rows whose `search_text` (or the related row's, through a foreign key) holds every word."""
+def matches(model, words: list[str], *, through: str = "pk", use_index: bool = True) -> Q:
+    """Rows whose `search_text` (or the related row's, through a foreign key) holds every word.
+
+    `use_index=False` tests the words on the table's rows, which suits a query that walks the
+    list's own order and stops after a page (see SearchPaginator).
+    """
     prefix = "" if through == "pk" else f"{through.removesuffix('_id')}__"
     query = Q()
     on_table = words
-    if connection.vendor == "sqlite":
+    if connection.vendor == "sqlite" and use_index:
         indexed = [word for word in words if len(word) >= MIN_INDEXED_LENGTH]
         on_table = [word for word in words if len(word) < MIN_INDEXED_LENGTH]
         if indexed:
@@ -49,6 +55,41 @@ def matches(model, words: list[str], *, through: str = "pk") -> Q:
     for word in on_table:
         query &= Q(**{f"{prefix}search_text__contains": word})
     return query
+
+
+# Above this many matches a page is found faster by walking the list's order than by sorting.
+DENSE_MATCHES = 2000
+
+
+def _sorted_after_filtering(queryset):
+    """The same order through COALESCE(x, x), which no index serves: the database takes the
+    matches from the search index and sorts them, instead of walking a whole sorted index."""
+    ordering = []
+    for name in queryset.query.order_by:
+        expression = Coalesce(F(name.lstrip("-")), F(name.lstrip("-")))
+        ordering.append(expression.desc() if name.startswith("-") else expression.asc())
+    return queryset.order_by(*ordering)
+
+
+class SearchPaginator(Paginator):
+    """Pages a search by how many rows it matched, once they are counted.
+
+    Few matches: fetch them through the search index and sort them. Many: walk the list's
+    sorted index testing rows (`dense_object_list`), which meets a page of them at once.
+    """
+
+    def __init__(self, object_list, per_page, *, dense_object_list=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.dense_object_list = dense_object_list
+
+    def page(self, number):
+        number = self.validate_number(number)  # counts the matches
+        if self.dense_object_list is not None:
+            if self.count > DENSE_MATCHES:
+                self.object_list = self.dense_object_list
+            else:
+                self.object_list = _sorted_after_filtering(self.object_list)
+        return super().page(number)
 
 
 def search_index_sql(table: str, vendor: str) -> tuple[list[str], list[str]]:

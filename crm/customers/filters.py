@@ -56,8 +56,12 @@ class AccountFilter(django_filters.FilterSet):
         model = Account
         fields = ["q", "kind", "lifecycle", "province", "sector", "channel", "size_segment"]
 
+    def __init__(self, *args, use_index: bool = True, **kwargs):
+        self.use_index = use_index
+        super().__init__(*args, **kwargs)
+
     def filter_search(self, queryset, name, value):
-        return queryset.filter(search_filter(value))
+        return queryset.filter(search_filter(value, use_index=self.use_index))
 
 
 class ContactFilter(django_filters.FilterSet):

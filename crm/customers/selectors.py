@@ -30,9 +30,9 @@ CONTACT_SORTS = {
 }
 
 
-def search_filter(term: str) -> Q:
+def search_filter(term: str, *, use_index: bool = True) -> Q:
     """Accounts whose folded search text holds every word of the term."""
-    return matches(Account, search_words(term))
+    return matches(Account, search_words(term), use_index=use_index)
 
 
 def contact_search_filter(term: str) -> Q:

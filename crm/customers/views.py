@@ -2,13 +2,13 @@ import copy
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.core.exports import export_response
+from crm.core.search import SearchPaginator
 from crm.customers import exports, selectors, services
 from crm.customers.filters import AccountFilter, ContactFilter
 from crm.customers.forms import AccountForm, ContactForm, LifecycleForm, NoteForm
@@ -23,8 +23,10 @@ def home(request):
     return render(request, "customers/home.html", context)
 
 
-def _list_page(request, filterset, template: str):
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+def _list_page(request, filterset, template: str, *, dense_filterset=None):
+    dense = dense_filterset.qs if dense_filterset is not None else None
+    paginator = SearchPaginator(filterset.qs, PAGE_SIZE, dense_object_list=dense)
+    page = paginator.get_page(request.GET.get("page"))
     querystring = request.GET.copy()
     querystring.pop("page", None)
     context = {"filter": filterset, "page": page, "querystring": querystring.urlencode()}
@@ -35,10 +37,13 @@ def _list_page(request, filterset, template: str):
 
 @require_GET
 def account_list(request):
-    filterset = AccountFilter(
-        request.GET, queryset=selectors.account_list_for_user(user=request.user), request=request
-    )
-    return _list_page(request, filterset, "customers/account_list.html")
+    queryset = selectors.account_list_for_user(user=request.user)
+    filterset = AccountFilter(request.GET, queryset=queryset, request=request)
+    # The same search without the index, for a search that matches many accounts.
+    dense = None
+    if request.GET.get("q", "").strip():
+        dense = AccountFilter(request.GET, queryset=queryset, request=request, use_index=False)
+    return _list_page(request, filterset, "customers/account_list.html", dense_filterset=dense)
 
 
 @require_GET

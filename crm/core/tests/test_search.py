@@ -42,3 +42,17 @@ def test_short_words_still_search(rep):
 def test_search_words_are_folded_and_capped():
     assert search_words("  Muñoz   GARCÍA ") == ["munoz", "garcia"]
     assert len(search_words("a " * 50)) == 8
+
+
+@pytest.mark.parametrize("dense_after", [0, 1000])
+def test_a_search_pages_the_same_whichever_way_it_fetches(client, rep, monkeypatch, dense_after):
+    monkeypatch.setattr("crm.core.search.DENSE_MATCHES", dense_after)
+    for name in ["Panadería Zeta", "Pan y Vino", "Bar Pepe", "Panificadora Alba"]:
+        AccountFactory(owner=rep, name=name)
+    client.force_login(rep)
+
+    response = client.get("/accounts/", {"q": "pan", "sort": "name"})
+
+    names = [account.name for account in response.context["page"].object_list]
+    assert names == ["Pan y Vino", "Panadería Zeta", "Panificadora Alba"]
+    assert response.context["page"].paginator.count == 3
