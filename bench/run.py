@@ -11,7 +11,10 @@ an administrator, next to baselines that go through the same stack or the same d
   /healthz            the same middleware, one SELECT 1: what any page costs at least
   raw query           Account.objects.filter(<search>)[:25], no view, no visibility, no count
   search              /accounts/?q=<term>, terms of several kinds (name, city, NIF, phone...)
+  search (htmx)       the same, as the results fragment that typing in the search box asks for
   list                /accounts/ (first page) and /accounts/?sort=-created
+
+--try NAME[,NAME] measures candidate changes to the application (bench/fixes.py).
 
 It prints a markdown table (medians over --runs of each run's p50 / p95 / max) and writes it,
 with the per-term figures and the query plans, to bench/results/. This measures; it never
@@ -62,7 +65,7 @@ def parse_args() -> argparse.Namespace:
         dest="candidates",
         default="",
         help="comma-separated candidate fixes to measure (bench/fixes.py): "
-        "short-words, adaptive-page, capped-count",
+        "capped-count, no-server-side-cursors",
     )
     return parser.parse_args()
 
