@@ -55,4 +55,19 @@ def test_a_search_pages_the_same_whichever_way_it_fetches(client, rep, monkeypat
 
     names = [account.name for account in response.context["page"].object_list]
     assert names == ["Pan y Vino", "Panadería Zeta", "Panificadora Alba"]
-    assert response.context["page"].paginator.count == 3
+
+
+def test_a_search_with_many_matches_says_more_than_instead_of_counting_them_all(
+    client, rep, monkeypatch
+):
+    monkeypatch.setattr("crm.core.search.DENSE_MATCHES", 2)
+    for name in ["Pan 1", "Pan 2", "Pan 3", "Pan 4"]:
+        AccountFactory(owner=rep, name=name)
+    client.force_login(rep)
+
+    response = client.get("/accounts/", {"q": "pan"})
+
+    paginator = response.context["page"].paginator
+    assert (paginator.count, paginator.count_is_capped) == (3, True)
+    assert len(response.context["page"]) == 4
+    assert "1–4 de más de 2 resultados" in response.content.decode()
