@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "crm.core",
     "crm.users",
     "crm.customers",
+    "crm.sales",
+    "crm.leads",
     "crm.api",
 ]
 

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.core.models import PROVINCES, Channel, Sector, TimeStampedModel
@@ -282,6 +283,9 @@ class EventKind(models.TextChoices):
     CONTACT_CREATED = "contact_created", _("Contact added")
     CONTACT_UPDATED = "contact_updated", _("Contact changed")
     CONTACT_DELETED = "contact_deleted", _("Contact deleted")
+    # Plugged in by later work: what a converted lead went through before it became this account.
+    LEAD_HISTORY = "lead_history", _("Lead history")
+    LEAD_CONVERTED = "lead_converted", _("Lead converted")
 
 
 class AccountEvent(models.Model):
@@ -295,7 +299,8 @@ class AccountEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Not auto_now_add: a converted lead's history is copied here with its own times.
+    created_at = models.DateTimeField(default=timezone.now)
     # {field name: [old value as shown, new value as shown]} for changes.
     changes = models.JSONField(default=dict, blank=True)
     body = models.TextField(blank=True)
