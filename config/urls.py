@@ -11,6 +11,9 @@ urlpatterns = [
     path("settings/", include("crm.core.urls")),
     path("accounts/", include("crm.customers.urls.accounts")),
     path("contacts/", include("crm.customers.urls.contacts")),
+    path("leads/imports/", include("crm.leads.import_urls")),
+    path("leads/", include("crm.leads.urls")),
+    path("forms/", include("crm.leads.public_urls")),
     path("api/", include("crm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]
