@@ -38,3 +38,36 @@ class ProvinceFieldExtension(OpenApiSerializerFieldExtension):
         )
         auto_schema.registry.register_on_missing(component)
         return component.ref
+
+
+class NamedChoiceField(serializers.ChoiceField):
+    """A choice field whose schema is one named enum component (`LeadStatus`), so that fields
+    called alike in other serializers ("status", "kind") never collide in the schema."""
+
+    def __init__(self, *, enum_name: str, **kwargs):
+        self.enum_name = enum_name
+        super().__init__(**kwargs)
+
+
+class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = NamedChoiceField
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        values = [str(value) for value in field.choices]
+        if field.allow_blank:
+            values.append("")
+        component = ResolvedComponent(
+            name=field.enum_name,
+            type=ResolvedComponent.SCHEMA,
+            object=field.enum_name,
+            schema={
+                "type": "string",
+                "enum": values,
+                "description": "\n".join(
+                    f"* `{value}` - {label}" for value, label in field.choices.items()
+                ),
+            },
+        )
+        auto_schema.registry.register_on_missing(component)
+        return component.ref

@@ -12,8 +12,6 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -25,7 +23,7 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm.api.fields import ProvinceField
+from crm.api.fields import NamedChoiceField, ProvinceField
 from crm.api.helpers import validated
 from crm.api.permissions import IsAdministrator
 from crm.core.selectors import channel_list, sector_list
@@ -47,39 +45,6 @@ from crm.leads.selectors import LeadDuplicates
 from crm.users.models import Team, User
 
 # Choices with a name of their own in the schema
-
-
-class NamedChoiceField(serializers.ChoiceField):
-    """A choice field whose schema is one named enum component (`LeadStatus`), so that fields
-    called alike in other serializers ("status", "kind") never collide in the schema."""
-
-    def __init__(self, *, enum_name: str, **kwargs):
-        self.enum_name = enum_name
-        super().__init__(**kwargs)
-
-
-class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
-    target_class = NamedChoiceField
-
-    def map_serializer_field(self, auto_schema, direction):
-        field = self.target
-        values = [str(value) for value in field.choices]
-        if field.allow_blank:
-            values.append("")
-        component = ResolvedComponent(
-            name=field.enum_name,
-            type=ResolvedComponent.SCHEMA,
-            object=field.enum_name,
-            schema={
-                "type": "string",
-                "enum": values,
-                "description": "\n".join(
-                    f"* `{value}` - {label}" for value, label in field.choices.items()
-                ),
-            },
-        )
-        auto_schema.registry.register_on_missing(component)
-        return component.ref
 
 
 def _status(**kwargs) -> NamedChoiceField:
