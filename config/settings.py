@@ -237,6 +237,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "crm@localhost")
 
 # Background jobs: Huey on a SQLite file by default, Redis when REDIS_URL is set.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Demo data of the apps above customers, loaded by `bootstrap` after seed_demo on a first start.
+DEMO_DATA_COMMANDS = ["seed_demo_leads"]
+
 HUEY = {
     "name": "crm",
     "immediate": env_bool("HUEY_IMMEDIATE", TESTING),

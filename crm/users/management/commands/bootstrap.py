@@ -2,6 +2,7 @@
 
 import secrets
 
+from django.conf import settings
 from django.core.management import BaseCommand, call_command
 from django.db import transaction
 
@@ -45,3 +46,6 @@ class Command(BaseCommand):
         )
         if not no_demo:
             call_command("seed_demo", accounts=demo_accounts, stdout=self.stdout)
+            # Later apps' demo data (named in settings: this app does not know them).
+            for command in settings.DEMO_DATA_COMMANDS:
+                call_command(command, stdout=self.stdout)
