@@ -487,7 +487,7 @@ def lead_convert(
                 or _("Deal with %(name)s") % {"name": account.name},
                 "account": account,
                 "contact": contact,
-                "owner": account.owner,
+                "owner": owner,
                 "channel": lead.channel,
                 "amount": opportunity_amount,
                 "expected_close_date": expected_close_date,

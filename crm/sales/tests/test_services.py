@@ -57,15 +57,26 @@ def test_opportunity_create_takes_the_accounts_owner_and_their_team(rep, manager
     assert opportunity.products_of_interest == "Alarmas"
 
 
-def test_opportunity_create_with_an_owner_takes_the_owners_team(rep, other_rep):
+def test_opportunity_create_with_an_owner_takes_the_owners_team(admin, rep, other_rep):
     # given
     account = AccountFactory(owner=rep)
     # when
     opportunity = services.opportunity_create(
-        actor=rep, fields={"title": "X", "account": account, "owner": other_rep}
+        actor=admin, fields={"title": "X", "account": account, "owner": other_rep}
     )
     # then
     assert (opportunity.owner, opportunity.team) == (other_rep, other_rep.team)
+
+
+def test_a_sales_rep_cannot_give_a_new_deal_to_someone_else(rep, other_rep):
+    account = AccountFactory(owner=rep)
+
+    with pytest.raises(ValidationError):
+        services.opportunity_create(
+            actor=rep, fields={"title": "X", "account": account, "owner": other_rep}
+        )
+
+    assert not Opportunity.objects.exists()
 
 
 def test_opportunity_create_without_amount_leaves_it_empty(rep):
