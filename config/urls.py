@@ -14,6 +14,11 @@ urlpatterns = [
     path("leads/imports/", include("crm.leads.import_urls")),
     path("leads/", include("crm.leads.urls")),
     path("forms/", include("crm.leads.public_urls")),
+    path("opportunities/", include("crm.sales.urls")),
+    path("quotes/", include("crm.sales.quote_urls")),
+    path("quotes/", include("crm.sales.delivery_urls")),
+    path("catalog/", include("crm.sales.catalog_urls")),
+    path("q/", include("crm.sales.public_urls")),
     path("api/", include("crm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -6,3 +6,19 @@ class SalesConfig(AppConfig):
     name = "crm.sales"
     label = "sales"
     verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        # Edited with the other configurable lists on core's page (see crm.leads.apps).
+        from crm.core.forms import CHOICE_LISTS
+        from crm.sales.models import LostReason, ProductCategory
+
+        CHOICE_LISTS["lost-reasons"] = (
+            LostReason,
+            _("Lost reasons"),
+            _("Why a deal is lost or cancelled; asked when it moves to such a stage."),
+        )
+        CHOICE_LISTS["product-categories"] = (
+            ProductCategory,
+            _("Product categories"),
+            _("Groups of the catalog, used by the reports."),
+        )
