@@ -247,6 +247,11 @@ HUEY = {
 }
 if REDIS_URL:
     HUEY |= {"huey_class": "huey.PriorityRedisHuey", "connection": {"url": REDIS_URL}}
+    # Shared by every web process, so rate limits (API throttles, the public lead form)
+    # count across processes and machines; without Redis each process counts its own.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     HUEY |= {"huey_class": "huey.SqliteHuey", "filename": str(VAR_DIR / "huey.sqlite3")}
 
