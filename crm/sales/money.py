@@ -85,17 +85,17 @@ class RecurringValue:
 
 def recurring_value(lines: Iterable[tuple[Decimal, str]], term_months: int) -> RecurringValue:
     """From (line base, recurrence) pairs: monthly, yearly and whole-term value."""
-    one_off = monthly = yearly = ZERO
+    one_off = monthly_sum = yearly_sum = ZERO
     for base, recurrence in lines:
-        base = Decimal(base)
         if recurrence == "monthly":
-            monthly += base
-            yearly += base * 12
+            monthly_sum += Decimal(base)
         elif recurrence == "yearly":
-            monthly += base / 12
-            yearly += base
+            yearly_sum += Decimal(base)
         else:
-            one_off += base
+            one_off += Decimal(base)
+    # Divided once, on the sums: twelfths of each line would round each line apart.
+    monthly = monthly_sum + yearly_sum / 12
+    yearly = monthly_sum * 12 + yearly_sum
     term = one_off + monthly * term_months
     return RecurringValue(
         one_off=cents(one_off),

@@ -33,3 +33,10 @@ class ProductFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Producto {n}")
     unit_price = factory.Faker("pydecimal", left_digits=3, right_digits=2, positive=True)
     vat_rate = "21"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        product = model_class(*args, **kwargs)
+        product.refresh_search_text()
+        product.save()
+        return product
