@@ -6,6 +6,7 @@ from crm.api.auth import obtain_token
 from crm.customers.api import AccountViewSet, ContactViewSet
 from crm.leads import api as lead_api
 from crm.leads import import_api as lead_import_api
+from crm.sales import api as sales_api
 from crm.users.api import UserViewSet
 
 router = DefaultRouter()
@@ -14,6 +15,7 @@ router.register("contacts", ContactViewSet, basename="api-contact")
 router.register("users", UserViewSet, basename="api-user")
 lead_api.register(router)
 lead_import_api.register(router)
+sales_api.register(router)
 
 urlpatterns = [
     path("v1/auth/token/", obtain_token, name="api-token"),
