@@ -12,6 +12,7 @@ from crm.core.search import SearchPaginator
 from crm.customers import exports, selectors, services
 from crm.customers.filters import AccountFilter, ContactFilter
 from crm.customers.forms import AccountForm, ContactForm, LifecycleForm, NoteForm
+from crm.customers.panels import account_panels
 
 PAGE_SIZE = 25
 
@@ -93,6 +94,7 @@ def account_detail(request, pk: int):
         "timeline": selectors.account_timeline(account=account),
         "note_form": NoteForm(),
         "lifecycle_form": LifecycleForm(initial={"lifecycle": account.lifecycle}),
+        "panels": account_panels(user=request.user, account=account),
     }
     return render(request, "customers/account_detail.html", context)
 

@@ -10,7 +10,9 @@ class SalesConfig(AppConfig):
     def ready(self) -> None:
         # Edited with the other configurable lists on core's page (see crm.leads.apps).
         from crm.core.forms import CHOICE_LISTS
+        from crm.customers.panels import ACCOUNT_PANELS
         from crm.sales.models import LostReason, ProductCategory
+        from crm.sales.selectors import account_opportunities_panel
 
         CHOICE_LISTS["lost-reasons"] = (
             LostReason,
@@ -22,3 +24,5 @@ class SalesConfig(AppConfig):
             _("Product categories"),
             _("Groups of the catalog, used by the reports."),
         )
+        # The account page lists the account's deals.
+        ACCOUNT_PANELS.append(account_opportunities_panel)

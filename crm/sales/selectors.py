@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from crm.core.search import matches, search_words
 from crm.customers.models import Account
+from crm.customers.panels import Panel
 from crm.sales.models import (
     Opportunity,
     OpportunityEvent,
@@ -240,3 +241,16 @@ def board_columns(
             column.next_offset = BOARD_PAGE_SIZE
         columns.append(column)
     return columns
+
+
+def account_opportunities_panel(*, user: User, account) -> Panel:
+    """The deals of an account that the user sees, open ones first, for the account page."""
+    deals = list(
+        opportunity_list_for_user(user=user)
+        .filter(account=account)
+        .order_by("closed_at", "-created_at", "-id")[:20]
+    )
+    return Panel(
+        template="sales/partials/account_opportunities.html",
+        context={"account": account, "opportunities": deals},
+    )

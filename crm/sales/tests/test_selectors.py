@@ -127,3 +127,19 @@ def test_pipeline_list_counts_deals_per_stage(rep, pipeline):
         ("En análisis", 1),
         ("Oferta presentada", 0),
     ]
+
+
+def test_account_page_lists_the_deals_the_user_sees(client, rep, other_rep):
+    from crm.customers.tests.factories import AccountFactory
+    from crm.sales.tests.factories import OpportunityFactory
+
+    account = AccountFactory(owner=rep)
+    mine = OpportunityFactory(account=account, title="Renovación anual")
+    OpportunityFactory(account=AccountFactory(owner=other_rep), title="Ajena")
+    client.force_login(rep)
+
+    page = client.get(f"/accounts/{account.pk}/").content.decode()
+
+    assert mine.title in page
+    assert "Ajena" not in page
+    assert f"/opportunities/new/?account={account.pk}" in page or "?account=" in page
