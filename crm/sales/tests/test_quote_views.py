@@ -145,7 +145,7 @@ def test_detail_shows_lines_totals_and_spanish_money(rep_client, quote, line):
     assert 'value="Central de alarma"' in html
     assert '<dd class="col-6 text-end mb-1" id="total-base">200,00\xa0€</dd>' in html
     assert 'id="total-total">242,00\xa0€</dd>' in html
-    assert f'action="/quotes/{quote.pk}/send/"' in html
+    assert f'href="/quotes/{quote.pk}/send/"' in html
     assert f'href="/quotes/{quote.pk}/pdf/"' in html
     assert "recurring-value" not in html
 
@@ -157,7 +157,7 @@ def test_detail_of_a_sent_quote_is_read_only(rep_client, quote, line):
 
     assert 'name="quantity"' not in html
     assert "line-add-form" not in html
-    assert f'action="/quotes/{quote.pk}/send/"' not in html
+    assert f'href="/quotes/{quote.pk}/send/"' not in html
     assert reverse("quote-revise", args=[quote.pk]) in html
 
 
