@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.core.models import VatRate
+from crm.core.tabular import csv_rows, fold_header, inspect_file, is_blank, xlsx_rows
 from crm.core.text import fold
 from crm.sales import services
 from crm.sales.models import (
@@ -465,8 +466,6 @@ class ProductImportResult:
 
 def product_import_mapping(headers: list[str]) -> dict[int, str]:
     """{column index: product field} from the headers (Spanish or English), first wins."""
-    from crm.leads.imports import fold_header
-
     aliases = {
         alias: name for name, names in PRODUCT_HEADER_ALIASES.items() for alias in names.split("|")
     }
@@ -534,23 +533,22 @@ def _error_text(exc: ValidationError) -> str:
 
 
 def _read_table(uploaded_file: UploadedFile, sheet: str):
-    """(headers, iterator of (row number, cells)) with the lead import's file reading: CSV
-    encoding and separator detection, or an XLSX sheet."""
-    from crm.leads.imports import _csv_rows, _inspect, _is_blank, _xlsx_rows
+    """(headers, iterator of (row number, cells)) read by crm.core.tabular, as every import
+    reads files: CSV encoding and separator detection, or an XLSX sheet."""
 
     binary = uploaded_file.file if hasattr(uploaded_file, "file") else uploaded_file
     binary.seek(0)
-    info = _inspect(binary, uploaded_file.name, sheet)
+    info = inspect_file(binary, uploaded_file.name, sheet)
     binary.seek(0)
     if info.kind == "csv":
-        rows = _csv_rows(binary, info.encoding, info.delimiter)
+        rows = csv_rows(binary, info.encoding, info.delimiter)
     else:
-        rows = _xlsx_rows(binary, info.sheet)
+        rows = xlsx_rows(binary, info.sheet)
 
     def numbered():
         header_seen = False
         for number, row in enumerate(rows, start=1):
-            if _is_blank(row):
+            if is_blank(row):
                 continue
             if not header_seen:
                 header_seen = True

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from crm.core import tabular
 from crm.core.models import Channel, Sector
 from crm.customers.tests.factories import AccountFactory, ContactFactory
 from crm.leads import imports
@@ -238,7 +239,7 @@ _cell = st.text(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    delimiter=st.sampled_from(list(imports.DELIMITERS)),
+    delimiter=st.sampled_from(list(tabular.DELIMITERS)),
     width=st.integers(min_value=2, max_value=6),
     data=st.data(),
 )
@@ -252,7 +253,7 @@ def test_csv_round_trip_with_any_separator(delimiter, width, data):
     csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows([header, *rows])
     text = buffer.getvalue()
 
-    assert imports.detect_delimiter(text) == delimiter
+    assert tabular.detect_delimiter(text) == delimiter
     assert list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)) == [header, *rows]
 
 
