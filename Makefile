@@ -43,6 +43,9 @@ format: install
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/import_leads.py
+	$(BIN)/python bench/board.py
+	$(BIN)/python bench/quote_pdf.py
 
 messages: install
 	CRM_TESTING=1 $(BIN)/python manage.py makemessages -l es -l en --ignore=.venv --ignore=var --ignore=bench --ignore=tests
