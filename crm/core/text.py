@@ -5,7 +5,12 @@ import unicodedata
 
 def fold(value: str) -> str:
     """Lower-case and strip accents so that 'Muñoz' is found by 'munoz' and 'MUÑOZ'."""
-    decomposed = unicodedata.normalize("NFKD", value or "")
+    value = value or ""
+    if value.isascii():
+        # Nothing to decompose (e-mails, phones, NIFs, most words): a large import folds
+        # hundreds of thousands of these.
+        return value.lower()
+    decomposed = unicodedata.normalize("NFKD", value)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 

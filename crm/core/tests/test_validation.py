@@ -151,3 +151,41 @@ def test_normalize_phone_accepts_a_mobile_written_with_spaces_and_without_prefix
 
     assert normalize_phone(spaced) == number
     assert normalize_phone(f"+34 {spaced}") == number
+
+
+def _by_the_parser(value: str) -> str:
+    """normalize_phone as phonenumbers alone would answer it (no Spanish fast path)."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(value, "ES")
+    except phonenumbers.NumberParseException:
+        return "invalid"
+    if not phonenumbers.is_valid_number(number):
+        return "invalid"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _ours(value: str) -> str:
+    try:
+        return normalize_phone(value)
+    except ValidationError:
+        return "invalid"
+
+
+@given(
+    prefix=st.sampled_from(["", "+34", "0034", "+34 ", "(+34) ", "0034-"]),
+    digits=st.from_regex(r"\A[5-9][0-9]{8}\Z"),
+    separators=st.lists(st.sampled_from(["", " ", ".", "-"]), min_size=8, max_size=8),
+)
+def test_spanish_shapes_normalise_as_phonenumbers_parses_them(prefix, digits, separators):
+    written = (
+        prefix + digits[0] + "".join(s + d for s, d in zip(separators, digits[1:], strict=True))
+    )
+
+    assert _ours(written) == _by_the_parser(written)
+
+
+@given(st.text(alphabet="+0123456789 .-()", max_size=20))
+def test_any_phone_like_text_normalises_as_phonenumbers_parses_it(value):
+    assert _ours(value) == (_by_the_parser(value.strip()) if value.strip() else "")
