@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "crm.customers",
     "crm.sales",
     "crm.leads",
+    "crm.activities",
+    "crm.alerts",
     "crm.api",
 ]
 

@@ -19,6 +19,9 @@ urlpatterns = [
     path("quotes/", include("crm.sales.delivery_urls")),
     path("catalog/", include("crm.sales.catalog_urls")),
     path("q/", include("crm.sales.public_urls")),
+    path("activities/", include("crm.activities.urls")),
+    path("automation/", include("crm.activities.automation_urls")),
+    path("notifications/", include("crm.alerts.urls")),
     path("api/", include("crm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.validators import (
     FileExtensionValidator,
     MaxValueValidator,
@@ -137,3 +138,40 @@ class Sector(ConfigurableChoice):
     class Meta(ConfigurableChoice.Meta):
         verbose_name = _("sector")
         verbose_name_plural = _("sectors")
+
+
+class DomainEvent(models.Model):
+    """Something that happened to a record (a lead was created, a deal entered a stage),
+    written by the service that did it in the same transaction: an outbox.
+
+    Handlers registered by higher apps (automation) process each event once, after commit, on
+    the background worker; an event left unprocessed (a worker died) is picked up again by a
+    periodic sweep, and handlers are idempotent per event.
+    """
+
+    kind = models.CharField(max_length=50, db_index=True)
+    # The record: "leads.lead", "sales.opportunity", ... and its id.
+    model = models.CharField(max_length=50)
+    object_id = models.BigIntegerField()
+    data = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # How many automation steps led to this event (0: a person or an import did it).
+    depth = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(processed_at__isnull=True),
+                name="event_pending_idx",
+            ),
+            models.Index(fields=["model", "object_id"], name="event_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.model}#{self.object_id}"

@@ -4,9 +4,10 @@ from datetime import timedelta
 
 from axes.models import AccessAttempt
 from django.contrib.sessions.models import Session
+from django.db import transaction
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, lock_task
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 
 @db_periodic_task(crontab(hour="3", minute="15"))
@@ -17,3 +18,47 @@ def housekeeping() -> dict[str, int]:
     sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
     attempts, _ = AccessAttempt.objects.filter(attempt_time__lt=now - timedelta(days=30)).delete()
     return {"sessions": sessions, "attempts": attempts}
+
+
+def dispatch(event_id: int) -> bool:
+    """Hand one event to every handler and mark it processed, all in one transaction: a crash
+    leaves it unprocessed for the sweep, never half-handled. False when already processed."""
+    from crm.core.events import EVENT_HANDLERS
+    from crm.core.models import DomainEvent
+
+    with transaction.atomic():
+        event = (
+            DomainEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, processed_at__isnull=True)
+            .first()
+        )
+        if event is None:
+            return False
+        for handler in EVENT_HANDLERS:
+            handler(event)
+        event.processed_at = timezone.now()
+        event.save(update_fields=["processed_at"])
+    return True
+
+
+@db_task(retries=3, retry_delay=30)
+def dispatch_event(event_id: int) -> bool:
+    return dispatch(event_id)
+
+
+# An event younger than this is left to its own task; older and unprocessed, its worker died.
+SWEEP_AFTER = timedelta(minutes=1)
+
+
+@db_periodic_task(crontab(minute="*"))
+@lock_task("core-dispatch-pending-events")
+def dispatch_pending_events(limit: int = 1000) -> int:
+    """Process events whose task was lost (worker killed or stopped); safe to run twice."""
+    from crm.core.models import DomainEvent
+
+    cutoff = timezone.now() - SWEEP_AFTER
+    pending = DomainEvent.objects.filter(processed_at__isnull=True, created_at__lt=cutoff)
+    done = 0
+    for event_id in pending.order_by("id").values_list("id", flat=True)[:limit]:
+        done += dispatch(event_id)
+    return done

@@ -286,6 +286,7 @@ class EventKind(models.TextChoices):
     # Plugged in by later work: what a converted lead went through before it became this account.
     LEAD_HISTORY = "lead_history", _("Lead history")
     LEAD_CONVERTED = "lead_converted", _("Lead converted")
+    ACTIVITY_DONE = "activity_done", _("Activity done")
 
 
 class AccountEvent(models.Model):

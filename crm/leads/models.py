@@ -264,6 +264,7 @@ class LeadEventKind(models.TextChoices):
     STATUS = "status", _("Status changed")
     ASSIGNED = "assigned", _("Assigned")
     CONVERTED = "converted", _("Converted")
+    ACTIVITY_DONE = "activity_done", _("Activity done")
 
 
 class LeadEvent(models.Model):

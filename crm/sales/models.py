@@ -266,6 +266,7 @@ class OpportunityEventKind(models.TextChoices):
     STAGE = "stage", _("Stage changed")
     NOTE = "note", _("Note")
     QUOTE = "quote", _("Quote")
+    ACTIVITY_DONE = "activity_done", _("Activity done")
 
 
 class OpportunityEvent(models.Model):
