@@ -246,9 +246,17 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 DEMO_DATA_COMMANDS = ["seed_demo_leads"]
 
 HUEY = {
-    "name": "crm",
+    # HUEY_NAME keeps two installations (or a test run) apart on one Redis.
+    "name": os.environ.get("HUEY_NAME", "crm"),
     "immediate": env_bool("HUEY_IMMEDIATE", TESTING),
-    "consumer": {"workers": int(os.environ.get("HUEY_WORKERS", "2")), "worker_type": "thread"},
+    "consumer": {
+        "workers": int(os.environ.get("HUEY_WORKERS", "2")),
+        "worker_type": "thread",
+        # A worker killed inside a locked periodic task leaves its lock behind, which would
+        # skip that task for good; every periodic task is safe to run twice, so a starting
+        # worker clears the locks (HUEY_FLUSH_LOCKS=0 to keep them).
+        "flush_locks": env_bool("HUEY_FLUSH_LOCKS", True),
+    },
 }
 if REDIS_URL:
     HUEY |= {"huey_class": "huey.PriorityRedisHuey", "connection": {"url": REDIS_URL}}
@@ -258,7 +266,10 @@ if REDIS_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
-    HUEY |= {"huey_class": "huey.SqliteHuey", "filename": str(VAR_DIR / "huey.sqlite3")}
+    HUEY |= {
+        "huey_class": "huey.SqliteHuey",
+        "filename": os.environ.get("HUEY_SQLITE_PATH", str(VAR_DIR / "huey.sqlite3")),
+    }
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -292,5 +303,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Huey's worker adds its own handler (or --logfile's): not twice through the root.
+        "huey": {"propagate": False},
+        # WeasyPrint logs every stylesheet it parses at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

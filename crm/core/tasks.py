@@ -1,5 +1,6 @@
 """Background housekeeping, run by the Huey worker that `make run` starts."""
 
+import os
 from datetime import timedelta
 
 from axes.models import AccessAttempt
@@ -46,11 +47,16 @@ def dispatch_event(event_id: int) -> bool:
     return dispatch(event_id)
 
 
-# An event younger than this is left to its own task; older and unprocessed, its worker died.
-SWEEP_AFTER = timedelta(minutes=1)
+# An event younger than this is left to its own task; older and unprocessed, its task was lost
+# (a worker killed mid-job, or a web process that died between its commit and the enqueue).
+# CRM_EVENT_SWEEP_SECONDS shortens it (the worker tests use 1 s).
+SWEEP_AFTER = timedelta(seconds=int(os.environ.get("CRM_EVENT_SWEEP_SECONDS", "60")))
+# The sweep runs every CRM_EVENT_SWEEP_MINUTES minutes. Huey looks at periodic tasks when the
+# consumer starts and then once a minute, so a restarted worker sweeps at once.
+SWEEP_EVERY_MINUTES = int(os.environ.get("CRM_EVENT_SWEEP_MINUTES", "1"))
 
 
-@db_periodic_task(crontab(minute="*"))
+@db_periodic_task(crontab(minute=f"*/{SWEEP_EVERY_MINUTES}"))
 @lock_task("core-dispatch-pending-events")
 def dispatch_pending_events(limit: int = 1000) -> int:
     """Process events whose task was lost (worker killed or stopped); safe to run twice."""
