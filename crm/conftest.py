@@ -36,3 +36,22 @@ def other_rep(db):
 @pytest.fixture
 def api_client():
     return APIClient()
+
+
+@pytest.fixture
+def english(monkeypatch):
+    """Users made by the test speak English, and so does code run outside a request: for
+    tests that assert the English source text of messages (the catalogue is tested apart)."""
+    from django.utils import translation
+
+    from crm.users.models import User
+
+    field = User._meta.get_field("language")
+    monkeypatch.setattr(field, "default", "en")
+    field.__dict__.pop("_get_default", None)  # a cached property of the default
+    try:
+        with translation.override("en"):
+            yield
+    finally:
+        monkeypatch.undo()
+        field.__dict__.pop("_get_default", None)

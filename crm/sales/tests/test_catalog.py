@@ -9,7 +9,7 @@ from django.urls import reverse
 from crm.sales import quotes
 from crm.sales.models import Product, ProductCategory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture

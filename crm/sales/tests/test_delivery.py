@@ -26,7 +26,7 @@ from crm.sales.models import (
 )
 from crm.sales.tests.test_pdf import make_quote
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 class Sink:

@@ -12,7 +12,7 @@ from crm.sales.pipeline_services import (
 )
 from crm.sales.services import opportunity_create, opportunity_move
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture

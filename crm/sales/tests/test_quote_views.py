@@ -11,7 +11,7 @@ from crm.sales import quotes
 from crm.sales.models import Opportunity, Quote, QuoteLine, QuoteStatus
 from crm.sales.tests.factories import OpportunityFactory, ProductFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

@@ -19,7 +19,7 @@ from crm.sales.services import opportunity_create, opportunity_move, opportunity
 from crm.sales.tests.factories import OpportunityFactory
 from crm.users.tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture

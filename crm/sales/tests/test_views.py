@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from crm.customers.models import Lifecycle
 from crm.customers.tests.factories import AccountFactory, ContactFactory
@@ -19,7 +20,7 @@ from crm.sales.services import opportunity_create, opportunity_update
 from crm.sales.tests.factories import OpportunityFactory
 from crm.users.tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 JSON = {"HTTP_ACCEPT": "application/json"}
 
@@ -226,7 +227,9 @@ def test_second_save_of_the_same_version_gets_the_conflict_page_and_changes_noth
     assert response.status_code == 409
     assert "Someone else saved this opportunity while you were editing it" in html
     assert snapshot(deal) == before
-    rows = {label: (theirs, mine) for label, theirs, mine in response.context["conflict"]}
+    # The labels are lazy; the request ended by leaving no language active.
+    with translation.override("en"):
+        rows = {str(label): (t, m) for label, t, m in response.context["conflict"]}
     assert rows["Title"] == ("Renovación flota", "Mi título")
     assert rows["Amount"] == ("1500.00", "900")
     # The form holds the stored values at the stored version; the typed ones are kept apart.
