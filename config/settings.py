@@ -242,6 +242,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "crm@localhost")
 
 # Background jobs: Huey on a SQLite file by default, Redis when REDIS_URL is set.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Regional holidays that also stop business days (automation due dates), besides Spain's
+# national ones: an ISO 3166-2 subdivision code of the holidays package ("MD" Madrid, "CT"...).
+CRM_HOLIDAY_SUBDIVISION = os.environ.get("CRM_HOLIDAY_SUBDIVISION", "")
+
 # Demo data of the apps above customers, loaded by `bootstrap` after seed_demo on a first start.
 DEMO_DATA_COMMANDS = ["seed_demo_leads"]
 

@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.core.models import TimeStampedModel
 from crm.customers.models import Account, Contact
@@ -18,7 +19,7 @@ from crm.users.models import User
 
 class ActivityKind(models.TextChoices):
     TASK = "task", _("Task")
-    CALL = "call", _("Call")
+    CALL = "call", pgettext_lazy("activity kind", "Call")
     MEETING = "meeting", _("Meeting")
     EMAIL = "email", _("E-mail")
     VISIT = "visit", _("Visit")
