@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "crm.core.context_processors.company",
+                "crm.alerts.context_processors.notifications",
             ],
         },
     },

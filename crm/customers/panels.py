@@ -22,3 +22,12 @@ ACCOUNT_PANELS: list[Callable[..., Panel | None]] = []
 def account_panels(*, user, account) -> list[Panel]:
     panels = (provider(user=user, account=account) for provider in ACCOUNT_PANELS)
     return [panel for panel in panels if panel is not None]
+
+
+# The contact page's sections, registered the same way: `(user, contact) -> Panel | None`.
+CONTACT_PANELS: list[Callable[..., Panel | None]] = []
+
+
+def contact_panels(*, user, contact) -> list[Panel]:
+    panels = (provider(user=user, contact=contact) for provider in CONTACT_PANELS)
+    return [panel for panel in panels if panel is not None]

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.core.events import record_event
 from crm.core.validation import (
     normalize_nif,
     normalize_phone,
@@ -21,6 +22,7 @@ from crm.customers.models import (
     AccountEvent,
     Contact,
     EventKind,
+    Lifecycle,
     Tag,
 )
 from crm.customers.selectors import Duplicates, account_assignable_owners, find_duplicates
@@ -262,6 +264,8 @@ def account_update(
     AccountEvent.objects.create(
         account=account, kind=EventKind.UPDATED, actor=actor, changes=changes
     )
+    if "lifecycle" in changes and account.lifecycle == Lifecycle.CUSTOMER:
+        record_event("account.became_customer", account, actor=actor)
     return account
 
 

@@ -12,7 +12,7 @@ from crm.core.search import SearchPaginator
 from crm.customers import exports, selectors, services
 from crm.customers.filters import AccountFilter, ContactFilter
 from crm.customers.forms import AccountForm, ContactForm, LifecycleForm, NoteForm
-from crm.customers.panels import account_panels
+from crm.customers.panels import account_panels, contact_panels
 
 PAGE_SIZE = 25
 
@@ -241,6 +241,7 @@ def contact_detail(request, pk: int):
         "contact": contact,
         "can_delete": services.account_can_delete(actor=request.user, account=contact.account),
         "timeline": selectors.contact_timeline(contact=contact),
+        "panels": contact_panels(user=request.user, contact=contact),
     }
     return render(request, "customers/contact_detail.html", context)
 

@@ -46,8 +46,10 @@ from django.db.models import ProtectedError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from huey.contrib.djhuey import db_task
 
-from crm.core.models import PROVINCES, Channel, Sector
+from crm.core.events import current_depth
+from crm.core.models import PROVINCES, Channel, DomainEvent, Sector
 from crm.core.tabular import (
     csv_rows,
     fold_header,
@@ -55,6 +57,7 @@ from crm.core.tabular import (
     is_blank,
     xlsx_rows,
 )
+from crm.core.tasks import dispatch
 from crm.customers.models import Account, Contact, SizeSegment
 from crm.leads.assignment import Assigner
 from crm.leads.models import (
@@ -1025,8 +1028,48 @@ def _write_batch(
             % {"first": cleaned[0][0], "last": cleaned[-1][0]}
         ) from exc
     result.created = len(result.leads)
+    _record_created_events(lead_import, result.leads, actor_id)
     ImportRowError.objects.bulk_create(result.errors, batch_size=500)
     return result
+
+
+def _record_created_events(lead_import: LeadImport, leads: list, actor_id: int | None) -> None:
+    """One "lead.created" event per new lead (what `lead_create` records for a typed one),
+    written in bulk in the batch's transaction and handed to the worker after commit as one
+    job per batch rather than one per lead."""
+    if not leads:
+        return
+    numbers = [lead.import_row for lead in leads]
+    quote = connection.ops.quote_name
+    # One INSERT ... SELECT over the batch's new rows (names from the models' metadata, values
+    # bound), returning the events' ids for the worker.
+    sql = (
+        f"INSERT INTO {quote(DomainEvent._meta.db_table)} "  # noqa: S608
+        "(kind, model, object_id, data, actor_id, depth, created_at) "
+        f"SELECT 'lead.created', 'leads.lead', id, %s, %s, %s, %s "
+        f"FROM {quote(Lead._meta.db_table)} "
+        "WHERE lead_import_id = %s AND import_row BETWEEN %s AND %s RETURNING id"
+    )
+    params = [
+        "{}",
+        actor_id,
+        current_depth.get(),
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        lead_import.pk,
+        min(numbers),
+        max(numbers),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        event_ids = [row[0] for row in cursor.fetchall()]
+    transaction.on_commit(lambda: dispatch_events(event_ids))
+
+
+@db_task(retries=3, retry_delay=30)
+def dispatch_events(event_ids: list[int]) -> int:
+    """Dispatch a batch's events one by one (each in its own transaction, as
+    crm.core.tasks.dispatch_event does); an event already processed is skipped."""
+    return sum(dispatch(event_id) for event_id in event_ids)
 
 
 _KEEP_ON_UPDATE = {"owner", "channel"}

@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.core.events import record_event
 from crm.core.models import PROVINCES, Channel
 from crm.core.text import fold
 from crm.core.validation import normalize_nif, normalize_phone
@@ -231,6 +232,9 @@ def lead_create(
     if not allow_duplicates and actor is not None:
         _check_duplicates(actor=actor, lead=lead)
     lead.save()
+    record_event("lead.created", lead, actor=actor)
+    if lead.owner_id:
+        record_event("lead.assigned", lead, actor=actor, owner=lead.owner_id)
     return lead
 
 
@@ -260,6 +264,8 @@ def lead_update(*, actor: User, lead: Lead, fields: dict[str, Any]) -> Lead:
     lead.save()
     kind = LeadEventKind.ASSIGNED if set(changes) == {"owner"} else LeadEventKind.UPDATED
     LeadEvent.objects.create(lead=lead, kind=kind, actor=actor, changes=changes)
+    if "owner" in changes:
+        record_event("lead.assigned", lead, actor=actor, owner=lead.owner_id)
     return lead
 
 
@@ -292,12 +298,15 @@ def lead_change_status(
     new_reason = reason if status == LeadStatus.DISQUALIFIED else None
     if lead.status == status and lead.disqualify_reason == new_reason:
         return lead
+    previous = lead.status
     changes = _apply(lead, {"status": status, "disqualify_reason": new_reason})
     lead.updated_by = actor
     lead.save(update_fields=["status", "disqualify_reason", "updated_by", "updated_at"])
     LeadEvent.objects.create(
         lead=lead, kind=LeadEventKind.STATUS, actor=actor, changes=changes, body=note.strip()
     )
+    if previous != status:
+        record_event("lead.status_changed", lead, actor=actor, **{"from": previous, "to": status})
     return lead
 
 

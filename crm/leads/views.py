@@ -36,6 +36,7 @@ from crm.leads.forms import (
     WebFormForm,
 )
 from crm.leads.models import AssignmentRule, AssignmentTarget, Lead, LeadStatus, WebForm
+from crm.leads.panels import lead_panels
 
 PAGE_SIZE = 25
 # Public web form: at most this many posts per address and form in the window.
@@ -236,6 +237,7 @@ def _detail_context(request, lead: Lead, **extra) -> dict:
             initial={"status": lead.status, "reason": lead.disqualify_reason_id}
         ),
         "can_delete": services.lead_can_delete(actor=request.user, lead=lead),
+        "panels": lead_panels(user=request.user, lead=lead),
     }
     context.update(extra)
     return context

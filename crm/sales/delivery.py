@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from crm.core.events import record_event
 from crm.core.selectors import company_settings_get
 from crm.sales import pdf, services
 from crm.sales.delivery_selectors import quote_get_by_id
@@ -276,6 +277,7 @@ def quote_send(
         ]
     )
 
+    record_event("quote.sent", current, actor=actor)
     # The e-mail last: if it fails, the exception rolls all of the above back.
     email = _email(
         quote=current, actor=actor, to=recipient, message=message.strip(), base_url=base_url
@@ -353,6 +355,7 @@ def quote_answer(*, token: str, accept: bool, name: str, ip: str, note: str = ""
                 body = f"{body}: {note}"
             changes = _status_change(QuoteStatus.SENT, status)
         OpportunityEvent.objects.bulk_create([_event(current.opportunity_id, None, body, changes)])
+        record_event("quote.accepted" if accept else "quote.rejected", current)
         if accept and current.opportunity.amount != current.subtotal:
             services.opportunity_update(
                 actor=None,  # type: ignore[arg-type]  # the customer, not a user

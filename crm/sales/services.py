@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.core.events import record_event
 from crm.customers import services as customer_services
 from crm.customers.models import Account, Lifecycle
 from crm.customers.selectors import account_assignable_owners
@@ -150,6 +151,7 @@ def opportunity_create(
     OpportunityEvent.objects.create(
         opportunity=opportunity, kind=OpportunityEventKind.CREATED, actor=actor
     )
+    record_event("opportunity.created", opportunity, actor=actor)
     return opportunity
 
 
@@ -259,6 +261,7 @@ def opportunity_move(
         changes={"stage": [previous.name, stage.name]},
         body=(f"{lost_reason}: {current.lost_note}".rstrip(": ") if stage.is_lost else ""),
     )
+    record_event("opportunity.stage_entered", current, actor=actor, stage=stage.pk)
     if stage.is_won and current.account.lifecycle != Lifecycle.CUSTOMER:
         customer_services.account_update(
             actor=actor, account=current.account, fields={"lifecycle": Lifecycle.CUSTOMER}

@@ -17,6 +17,7 @@ from crm.sales import pipeline_services, selectors, services
 from crm.sales.filters import BoardFilter, OpportunityFilter
 from crm.sales.forms import ACCOUNT_CHOICES, MoveForm, OpportunityForm, PipelineForm, StageForm
 from crm.sales.models import LostReason, Opportunity, Pipeline, Stage
+from crm.sales.panels import opportunity_panels
 
 PAGE_SIZE = 25
 
@@ -166,6 +167,7 @@ def _detail_context(request, opportunity: Opportunity, **extra) -> dict:
         "can_manage": services.opportunity_can_manage(actor=request.user, opportunity=opportunity),
         "note_form": NoteForm(),
         "move_form": MoveForm(opportunity=opportunity),
+        "panels": opportunity_panels(user=request.user, opportunity=opportunity),
     }
     context.update(extra)
     return context

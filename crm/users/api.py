@@ -5,7 +5,12 @@ PATCH {"is_active": true} lets them in again.
 """
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -63,6 +68,10 @@ class UserCreateSerializer(UserUpdateSerializer):
     )
 
 
+class ReassignSerializer(serializers.Serializer):
+    reassign_to = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+
+
 BAD_INPUT = OpenApiResponse(description="Invalid input: errors by field; nothing was saved.")
 FORBIDDEN = OpenApiResponse(description="You are not an administrator.")
 NOT_FOUND = OpenApiResponse(description="No such user.")
@@ -90,6 +99,13 @@ NOT_FOUND = OpenApiResponse(description="No such user.")
     ),
     destroy=extend_schema(
         summary="Deactivate a user (users are never deleted)",
+        description="A user with pending work (activities) needs `reassign_to`: the id of the "
+        "active user who takes it over; otherwise 400 and nothing changes.",
+        parameters=[
+            OpenApiParameter(
+                "reassign_to", int, description="Active user who takes over the pending work."
+            )
+        ],
         responses={204: None, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
     ),
 )
@@ -130,5 +146,12 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def destroy(self, request, pk=None):
         user = self.get_object()
-        services.user_set_active(actor=request.user, user=user, active=False)
+        reassign_to = None
+        if request.query_params.get("reassign_to"):
+            form = ReassignSerializer(data=request.query_params)
+            form.is_valid(raise_exception=True)
+            reassign_to = form.validated_data["reassign_to"]
+        services.user_set_active(
+            actor=request.user, user=user, active=False, reassign_to=reassign_to
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -57,3 +57,17 @@ class TeamForm(forms.Form):
         if team is not None and team.pk:
             kwargs.setdefault("initial", {"name": team.name, "manager": team.manager})
         super().__init__(*args, **kwargs)
+
+
+class DeactivateForm(forms.Form):
+    """Asked when a user being deactivated still has pending work: who takes it over."""
+
+    reassign_to = forms.ModelChoiceField(
+        label=_("Move their pending work to"), queryset=User.objects.none()
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reassign_to"].queryset = User.objects.filter(is_active=True).exclude(
+            pk=user.pk
+        )

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from crm.core.validation import normalize_phone
+from crm.users.hooks import pending_work
 from crm.users.models import Role, Team, User
 
 USER_FIELDS = {"username", "first_name", "last_name", "email", "role", "team", "phone", "language"}
@@ -68,10 +69,26 @@ def user_update(
 
 
 @transaction.atomic
-def user_set_active(*, actor: User, user: User, active: bool) -> User:
-    """Deactivate (or reactivate) a user. Their records stay; they can no longer log in."""
+def user_set_active(
+    *, actor: User, user: User, active: bool, reassign_to: User | None = None
+) -> User:
+    """Deactivate (or reactivate) a user. Their records stay; they can no longer log in.
+
+    Work still pending for them (see crm.users.hooks.DEACTIVATION_CHECKS: activities...)
+    must go to another active user, `reassign_to`, moved in this same transaction."""
     if user == actor and not active:
         raise ValidationError(_("You cannot deactivate yourself."))
+    if not active and user.is_active:
+        work = pending_work(user)
+        if work:
+            if reassign_to is None:
+                raise ValidationError(
+                    {"reassign_to": _("Choose who takes over this user's pending work.")}
+                )
+            if not reassign_to.is_active or reassign_to.pk == user.pk:
+                raise ValidationError({"reassign_to": _("Choose another, active user.")})
+            for item in work:
+                item.move(actor=actor, to_user=reassign_to)
     user.is_active = active
     user.save(update_fields=["is_active"])
     if not active:

@@ -10,7 +10,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm.core.permissions import admin_required
 from crm.core.selectors import company_settings_get
 from crm.users import selectors, services
-from crm.users.forms import LoginForm, PreferencesForm, TeamForm, UserCreateForm, UserForm
+from crm.users.forms import (
+    DeactivateForm,
+    LoginForm,
+    PreferencesForm,
+    TeamForm,
+    UserCreateForm,
+    UserForm,
+)
+from crm.users.hooks import pending_work
 from crm.users.models import Team
 
 login = auth_views.LoginView.as_view(
@@ -117,11 +125,32 @@ def user_update(request, pk: int):
 @admin_required
 @require_POST
 def user_set_active(request, pk: int):
+    """Reactivate, or deactivate; a user with pending work first gets a page that shows it and
+    asks who takes it over (the same form posts back here with `reassign_to`)."""
     user = selectors.user_get_for_admin(actor=request.user, user_id=pk)
     active = request.POST.get("active") == "1"
+    work = [] if active or not user.is_active else pending_work(user)
+    form = DeactivateForm(request.POST if "reassign_to" in request.POST else None, user=user)
+    if work and not form.is_bound:
+        return render(
+            request, "users/user_deactivate.html", {"object": user, "work": work, "form": form}
+        )
+    if work and not form.is_valid():
+        return render(
+            request, "users/user_deactivate.html", {"object": user, "work": work, "form": form}
+        )
+    reassign_to = form.cleaned_data["reassign_to"] if work else None
     try:
-        services.user_set_active(actor=request.user, user=user, active=active)
+        services.user_set_active(
+            actor=request.user, user=user, active=active, reassign_to=reassign_to
+        )
     except ValidationError as exc:
+        if work:
+            add_errors = getattr(exc, "error_dict", {"__all__": exc.error_list})
+            for field, errors in add_errors.items():
+                form.add_error(field if field in form.fields else None, errors)
+            context = {"object": user, "work": work, "form": form}
+            return render(request, "users/user_deactivate.html", context)
         messages.error(request, " ".join(exc.messages))
     else:
         if active:
