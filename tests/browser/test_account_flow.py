@@ -6,7 +6,10 @@ from crm.customers.tests.factories import AccountFactory
 from crm.users.models import Role
 from crm.users.tests.factories import PASSWORD, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def assert_no_horizontal_scroll(page):

@@ -12,7 +12,10 @@ from crm.customers.tests.factories import AccountFactory
 from crm.users.models import Role
 from crm.users.tests.factories import PASSWORD, TeamFactory, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 SHOTS = Path("/tmp/shots/activities")  # noqa: S108 (screenshots for review)
 
 

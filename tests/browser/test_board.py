@@ -19,7 +19,7 @@ from .conftest import VIEWPORTS
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 # Set SHOTS_DIR to keep screenshots of the pages at each size (for a visual review).

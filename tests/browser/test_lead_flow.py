@@ -12,7 +12,10 @@ from crm.leads.tests.factories import AssignmentRuleFactory, LeadFactory, WebFor
 from crm.users.models import Role
 from crm.users.tests.factories import PASSWORD, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 # Set CRM_SCREENSHOTS=/some/folder to keep screenshots of the pages the tests walk through.
 SHOTS = os.environ.get("CRM_SCREENSHOTS", "")

@@ -365,7 +365,7 @@ def test_round_robin_counts_differ_by_at_most_one(db, members, batches):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_round_robin_loses_no_turn():
     # given
     team = TeamFactory()

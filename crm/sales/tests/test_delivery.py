@@ -335,7 +335,7 @@ def test_someone_who_does_not_see_the_deal_cannot_send_its_quote(smtp, rep, othe
     assert smtp.messages == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_sends_get_distinct_gapless_numbers_on_postgresql(smtp, rep):
     if connection.vendor != "postgresql":
         pytest.skip("row locks are PostgreSQL's; SQLite serialises writers anyway")
