@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python bench/import_leads.py
 	$(BIN)/python bench/board.py
 	$(BIN)/python bench/quote_pdf.py
+	$(BIN)/python bench/automation.py
 
 messages: install
 	CRM_TESTING=1 $(BIN)/python manage.py makemessages -l es -l en --ignore=.venv --ignore=var --ignore=bench --ignore=tests
