@@ -183,7 +183,7 @@ def test_move_to_menu_works_without_dragging_and_asks_why_a_deal_is_lost(
 
 
 def test_pages_fit_a_phone_without_sideways_scroll(page, live_server, seller, deal):
-    admin = UserFactory(username="jefa", role=Role.ADMIN)
+    admin = UserFactory(username="jefa", role=Role.ADMIN, first_name="Maximiliano Alejandro")
     for n in range(8):
         opportunity_create(
             actor=seller,
