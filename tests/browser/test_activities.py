@@ -44,11 +44,13 @@ def test_log_a_call_inline_from_an_account_page(phone_page, live_server):
     log_in(phone_page, live_server, "marta")
 
     phone_page.goto(f"{live_server.url}/accounts/{account.pk}/")
+    # htmx must be ready before the form is sent (else the browser posts the page itself).
+    phone_page.wait_for_load_state("networkidle")
     panel = phone_page.locator("#activities-panel")
     panel.locator("#call_outcome").fill("Quiere presupuesto para 20 unidades")
     panel.locator("button[type=submit]").click()
 
-    expect(phone_page.locator("#activities-panel .alert-success")).to_be_visible()
+    expect(phone_page.locator("#activities-panel .alert-success")).to_be_visible(timeout=15_000)
     expect(phone_page.locator("#activities-done")).to_contain_text("Quiere presupuesto")
     assert_no_horizontal_scroll(phone_page)
     activity = Activity.objects.get()
