@@ -127,7 +127,12 @@ class DuplicatesSerializer(serializers.Serializer):
 
 def duplicates_response(duplicates: Duplicates) -> Response:
     """The 409 answer: the duplicates the user may see, and how many others exist."""
-    rows = [{"id": a.pk, "name": a.name, "kind": "account"} for a in duplicates.accounts]
+    # Leads first when the duplicates come from a lead (crm.leads.selectors.LeadDuplicates).
+    rows = [
+        {"id": lead.pk, "name": lead.display_name, "kind": "lead"}
+        for lead in getattr(duplicates, "leads", ())
+    ]
+    rows += [{"id": a.pk, "name": a.name, "kind": "account"} for a in duplicates.accounts]
     rows += [{"id": c.pk, "name": c.full_name, "kind": "contact"} for c in duplicates.contacts]
     body = {
         "detail": _("A record with the same NIF, e-mail or phone already exists."),

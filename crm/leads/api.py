@@ -28,6 +28,7 @@ from crm.api.helpers import validated
 from crm.api.permissions import IsAdministrator
 from crm.core.selectors import channel_list, sector_list
 from crm.customers import selectors as customer_selectors
+from crm.customers.api import duplicates_response
 from crm.customers.models import SizeSegment
 from crm.customers.services import DuplicatesFound
 from crm.leads import selectors, services
@@ -41,7 +42,6 @@ from crm.leads.models import (
     LeadEventKind,
     LeadStatus,
 )
-from crm.leads.selectors import LeadDuplicates
 from crm.users.models import Team, User
 
 # Choices with a name of their own in the schema
@@ -143,21 +143,6 @@ class LeadDuplicatesSerializer(serializers.Serializer):
     duplicates = LeadDuplicateSerializer(many=True)
     hidden = serializers.IntegerField(help_text="Matches outside your scope, counted only.")
     hint = serializers.CharField()
-
-
-def duplicates_response(duplicates: LeadDuplicates) -> Response:
-    """The 409 answer: the leads, accounts and contacts the user may see, and how many others."""
-    rows = [{"id": lead.pk, "name": lead.display_name, "kind": "lead"} for lead in duplicates.leads]
-    rows += [{"id": a.pk, "name": a.name, "kind": "account"} for a in duplicates.accounts]
-    rows += [{"id": c.pk, "name": c.full_name, "kind": "contact"} for c in duplicates.contacts]
-    body = {
-        "detail": _("A record with the same NIF, e-mail or phone already exists."),
-        "code": "duplicates",
-        "duplicates": rows,
-        "hidden": duplicates.hidden,
-        "hint": _('Send "allow_duplicates": true in the body to create it anyway.'),
-    }
-    return Response(body, status=status.HTTP_409_CONFLICT)
 
 
 class ConversionSerializer(serializers.Serializer):
