@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "crm.leads",
     "crm.activities",
     "crm.alerts",
+    "crm.reports",
     "crm.api",
 ]
 

@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from crm.core import views as core_views
-from crm.customers import views as customer_views
+from crm.reports import views as report_views
 
 urlpatterns = [
-    path("", customer_views.home, name="home"),
+    path("", report_views.dashboard, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("", include("crm.users.urls")),
     path("settings/", include("crm.core.urls")),
@@ -22,6 +22,7 @@ urlpatterns = [
     path("activities/", include("crm.activities.urls")),
     path("automation/", include("crm.activities.automation_urls")),
     path("notifications/", include("crm.alerts.urls")),
+    path("reports/", include("crm.reports.urls")),
     path("api/", include("crm.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

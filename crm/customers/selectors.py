@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from crm.core.search import matches, search_words
 from crm.core.validation import normalize_nif, normalize_phone
-from crm.customers.models import Account, AccountEvent, Contact, Lifecycle
+from crm.customers.models import Account, AccountEvent, Contact
 from crm.users.models import User
 
 ACCOUNT_SORTS = {
@@ -151,26 +151,3 @@ def find_duplicates(
         - contacts.visible_to(user).count()
     )
     return Duplicates(accounts=visible_accounts, contacts=visible_contacts, hidden=hidden)
-
-
-def account_dashboard_for_user(*, user: User) -> dict:
-    """The start page's figures: visible accounts by lifecycle, recent changes."""
-    visible = Account.objects.visible_to(user)
-    counts = dict(
-        visible.order_by()
-        .values_list("lifecycle")
-        .annotate(n=Count("id"))
-        .values_list("lifecycle", "n")
-    )
-    recent_events = (
-        AccountEvent.objects.filter(account__in=visible.values("pk"))
-        .select_related("account", "actor", "contact")
-        .order_by("-created_at", "-id")[:10]
-    )
-    my_recent = visible.filter(owner=user).order_by("-updated_at", "-id")[:8]
-    return {
-        "counts": [(value, label, counts.get(value, 0)) for value, label in Lifecycle.choices],
-        "total": sum(counts.values()),
-        "recent_events": recent_events,
-        "my_recent": my_recent,
-    }

@@ -17,13 +17,6 @@ from crm.customers.panels import account_panels, contact_panels
 PAGE_SIZE = 25
 
 
-@require_GET
-def home(request):
-    """The start page: the user's accounts at a glance and the latest changes."""
-    context = selectors.account_dashboard_for_user(user=request.user)
-    return render(request, "customers/home.html", context)
-
-
 def _list_page(request, filterset, template: str, *, dense_filterset=None):
     dense = dense_filterset.qs if dense_filterset is not None else None
     paginator = SearchPaginator(filterset.qs, PAGE_SIZE, dense_object_list=dense)

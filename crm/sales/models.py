@@ -212,6 +212,9 @@ class Opportunity(TimeStampedModel):
             models.Index(fields=["owner", "stage"], name="opp_owner_stage_idx"),
             models.Index(fields=["team", "stage"], name="opp_team_stage_idx"),
             models.Index(fields=["expected_close_date"], name="opp_close_idx"),
+            # Reports place deals in time by when they were created and when they closed.
+            models.Index(fields=["created_at"], name="opp_created_idx"),
+            models.Index(fields=["closed_at"], name="opp_closed_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -248,12 +251,16 @@ class StageChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     changed_at = models.DateTimeField(default=timezone.now)
+    # When the deal moved on from this stage (null while it is still there): written by the
+    # next move, so that time in stage is a plain difference for reports, not a window query.
+    left_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["changed_at", "id"]
         indexes = [
             models.Index(fields=["opportunity", "changed_at"], name="stagechange_opp_idx"),
             models.Index(fields=["to_stage", "changed_at"], name="stagechange_to_idx"),
+            models.Index(fields=["left_at"], name="stagechange_left_idx"),
         ]
 
     def __str__(self) -> str:
@@ -475,6 +482,7 @@ class Quote(TimeStampedModel):
         ]
         indexes = [
             models.Index(fields=["status", "valid_until"], name="quote_status_valid_idx"),
+            models.Index(fields=["sent_at"], name="quote_sent_idx"),
         ]
 
     def __str__(self) -> str:

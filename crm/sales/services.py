@@ -251,6 +251,7 @@ def opportunity_move(
     current.closed_at = now if not stage.is_open else None
     current.full_clean()
     _save(current, actor)
+    StageChange.objects.filter(opportunity=current, left_at__isnull=True).update(left_at=now)
     StageChange.objects.create(
         opportunity=current, from_stage=previous, to_stage=stage, actor=actor, changed_at=now
     )

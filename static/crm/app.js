@@ -19,4 +19,21 @@
   }
   document.addEventListener("change", syncDependent);
   document.addEventListener("DOMContentLoaded", syncDependent);
+
+  // A report's period: the dates show only for a custom period; typing a date makes it one.
+  function syncPeriod() {
+    document.querySelectorAll("[data-period-select]").forEach(function (select) {
+      var form = select.form;
+      var custom = select.value === "custom";
+      form.querySelectorAll("[data-custom-period]").forEach(function (el) { el.hidden = !custom; });
+    });
+  }
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("[data-custom-period] input")) {
+      var select = e.target.form.querySelector("[data-period-select]");
+      if (select) { select.value = "custom"; }
+    }
+    syncPeriod();
+  });
+  document.addEventListener("DOMContentLoaded", syncPeriod);
 })();

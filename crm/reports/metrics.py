@@ -1,0 +1,594 @@
+"""What can be measured, and by what: the reports' one vocabulary.
+
+A *measure* counts or sums one kind of record placed in time by one of its moments (leads by
+when they came in, deals won by when they closed...). A *ratio* divides two measures, so that
+totals, quarters and running totals divide sums rather than average averages. A *dimension*
+splits a measure by an attribute of its records (channel, owner, stage...).
+
+Every figure comes from `measure_queryset()`, which starts from the model's `visible_to(user)`:
+the figures a user sees and the records listed behind them are the same rows.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from crm.activities.models import Activity, ActivityKind, ActivityStatus
+from crm.core.models import PROVINCES, Channel, Sector
+from crm.customers.models import SizeSegment
+from crm.leads.models import Lead
+from crm.reports.periods import Period
+from crm.sales.models import (
+    Opportunity,
+    Product,
+    ProductCategory,
+    Quote,
+    QuoteLine,
+    QuoteStatus,
+    Stage,
+    StageKind,
+)
+from crm.users.models import Role, Team, User
+
+NONE_VALUE = "-"  # a dimension value in URLs meaning "not set"
+DAY = Decimal(86400)
+
+
+class UnknownName(ValueError):
+    """A measure, ratio or dimension that does not exist or does not apply."""
+
+
+# -- sources: the record kinds figures are made of --
+
+
+def _quote_lines_visible_to(user):
+    return QuoteLine.objects.filter(quote__in=Quote.objects.visible_to(user).values("pk"))
+
+
+def _queryset(source: str, user):
+    if source == "lead":
+        return Lead.objects.visible_to(user)
+    if source == "opportunity":
+        return Opportunity.objects.visible_to(user)
+    if source == "quote":
+        return Quote.objects.visible_to(user)
+    if source == "quote_line":
+        if user.is_admin:
+            return QuoteLine.objects.all()
+        return _quote_lines_visible_to(user)
+    if source == "activity":
+        return Activity.objects.visible_to(user)
+    raise UnknownName(source)
+
+
+_DEAL_PATHS = {
+    "channel": "channel",
+    "owner": "owner",
+    "role": "owner__role",
+    "team": "team",
+    "stage": "stage",
+    "province": "account__billing_province",
+    "sector": "account__sector",
+    "size": "account__size_segment",
+}
+
+# Which field of each source holds each dimension.
+DIMENSION_PATHS: dict[str, dict[str, str]] = {
+    "lead": {
+        "channel": "channel",
+        "owner": "owner",
+        "role": "owner__role",
+        "team": "team",
+        "province": "province",
+        "sector": "sector",
+        "size": "size_segment",
+    },
+    "opportunity": dict(_DEAL_PATHS),
+    "quote": {key: f"opportunity__{path}" for key, path in _DEAL_PATHS.items()},
+    "quote_line": {
+        "product": "product",
+        "category": "product__category",
+        **{key: f"quote__opportunity__{path}" for key, path in _DEAL_PATHS.items()},
+    },
+    "activity": {
+        "owner": "assignee",
+        "role": "assignee__role",
+        "team": "assignee__team",
+        "kind": "kind",
+    },
+}
+
+
+# -- measures and ratios --
+
+
+@dataclass(frozen=True)
+class Measure:
+    key: str
+    label: Promise
+    source: str
+    date_field: str  # the moment that places a record in a period
+    condition: Q = field(default_factory=Q)
+    aggregate: str = "count"  # count, sum (of `field`) or days (closed - created, summed)
+    sum_field: str = ""
+    value_format: str = "number"
+    help: Promise | str = ""
+
+    def expression(self, extra: Q | None = None):
+        condition = self.condition & extra if extra is not None else self.condition
+        condition = condition or None
+        if self.aggregate == "count":
+            return Count("id", filter=condition)
+        if self.aggregate == "sum":
+            return Sum(self.sum_field, filter=condition)
+        if self.aggregate == "days":
+            span = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
+            return Sum(span, filter=condition)
+        raise UnknownName(self.aggregate)
+
+    def clean(self, value) -> Decimal | int:
+        """A database answer as an exact number: counts int, sums Decimal, days Decimal."""
+        if value is None:
+            return 0 if self.aggregate == "count" else Decimal(0)
+        if self.aggregate == "count":
+            return int(value)
+        if self.aggregate == "days":
+            if isinstance(value, dt.timedelta):
+                seconds = (
+                    Decimal(value.days) * DAY + value.seconds + Decimal(value.microseconds) / 10**6
+                )
+            else:  # microseconds, on databases without an interval type
+                seconds = Decimal(value) / 10**6
+            return seconds / DAY
+        return Decimal(value).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class Ratio:
+    key: str
+    label: Promise
+    numerator: str
+    denominator: str
+    scale: int = 1  # 100 for percentages
+    value_format: str = "number"
+    help: Promise | str = ""
+
+    def compute(self, numerator, denominator) -> Decimal | None:
+        if not denominator:
+            return None
+        return (Decimal(numerator) * self.scale / Decimal(denominator)).quantize(Decimal("0.1"))
+
+
+_WON = Q(stage__kind=StageKind.WON)
+_LOST = Q(stage__kind=StageKind.LOST)
+
+MEASURES: dict[str, Measure] = {
+    m.key: m
+    for m in [
+        Measure(
+            "leads_new",
+            _("New leads"),
+            "lead",
+            "created_at",
+            help=_("Leads that came in during the period."),
+        ),
+        Measure(
+            "leads_converted",
+            _("Leads turned into deals"),
+            "lead",
+            "created_at",
+            Q(converted_opportunity__isnull=False),
+            help=_("Of the leads that came in during the period, those converted with a deal."),
+        ),
+        Measure("deals_new", _("New deals"), "opportunity", "created_at"),
+        Measure(
+            "pipeline_created",
+            _("Amount of new deals"),
+            "opportunity",
+            "created_at",
+            aggregate="sum",
+            sum_field="amount",
+            value_format="money",
+        ),
+        Measure("deals_won", _("Deals won"), "opportunity", "closed_at", _WON),
+        Measure(
+            "revenue_won",
+            _("Revenue won"),
+            "opportunity",
+            "closed_at",
+            _WON,
+            aggregate="sum",
+            sum_field="amount",
+            value_format="money",
+        ),
+        Measure("deals_lost", _("Deals lost or cancelled"), "opportunity", "closed_at", _LOST),
+        Measure(
+            "amount_lost",
+            _("Amount lost or cancelled"),
+            "opportunity",
+            "closed_at",
+            _LOST,
+            aggregate="sum",
+            sum_field="amount",
+            value_format="money",
+        ),
+        Measure("deals_closed", _("Deals closed"), "opportunity", "closed_at", _WON | _LOST),
+        Measure(
+            "cycle_days_won",
+            _("Days from creation to win (sum)"),
+            "opportunity",
+            "closed_at",
+            _WON,
+            aggregate="days",
+            value_format="days",
+        ),
+        Measure("quotes_sent", _("Quotes sent"), "quote", "sent_at"),
+        Measure(
+            "quotes_sent_amount",
+            _("Amount quoted"),
+            "quote",
+            "sent_at",
+            aggregate="sum",
+            sum_field="subtotal",
+            value_format="money",
+            help=_("Quote bases before VAT."),
+        ),
+        Measure(
+            "quotes_accepted",
+            _("Quotes accepted"),
+            "quote",
+            "sent_at",
+            Q(status=QuoteStatus.ACCEPTED),
+            help=_("Of the quotes sent during the period, those the customer accepted."),
+        ),
+        Measure(
+            "product_quoted",
+            _("Amount quoted (lines)"),
+            "quote_line",
+            "quote__sent_at",
+            aggregate="sum",
+            sum_field="base",
+            value_format="money",
+        ),
+        Measure(
+            "product_sold",
+            _("Amount sold (lines of accepted quotes)"),
+            "quote_line",
+            "quote__answered_at",
+            Q(quote__status=QuoteStatus.ACCEPTED),
+            aggregate="sum",
+            sum_field="base",
+            value_format="money",
+        ),
+        Measure(
+            "activities_done",
+            _("Activities done"),
+            "activity",
+            "completed_at",
+            Q(status=ActivityStatus.DONE),
+        ),
+    ]
+}
+
+RATIOS: dict[str, Ratio] = {
+    r.key: r
+    for r in [
+        Ratio(
+            "lead_conversion",
+            _("Lead conversion"),
+            "leads_converted",
+            "leads_new",
+            100,
+            "percent",
+            _("Leads turned into deals per 100 new leads."),
+        ),
+        Ratio(
+            "win_rate",
+            _("Win rate"),
+            "deals_won",
+            "deals_closed",
+            100,
+            "percent",
+            _("Deals won per 100 deals closed (won, lost or cancelled)."),
+        ),
+        Ratio("average_deal", _("Average deal size"), "revenue_won", "deals_won", 1, "money"),
+        Ratio(
+            "sales_cycle",
+            _("Average sales cycle"),
+            "cycle_days_won",
+            "deals_won",
+            1,
+            "days",
+            _("Days from a won deal's creation to its win, on average."),
+        ),
+        Ratio("quotes_per_won", _("Quotes per deal won"), "quotes_sent", "deals_won"),
+        Ratio("activities_per_won", _("Activities per deal won"), "activities_done", "deals_won"),
+        Ratio(
+            "acceptance_rate",
+            _("Quote acceptance rate"),
+            "quotes_accepted",
+            "quotes_sent",
+            100,
+            "percent",
+            _("Quotes accepted per 100 quotes sent."),
+        ),
+    ]
+}
+
+DIMENSIONS: dict[str, Promise] = {
+    "channel": _("Channel"),
+    "owner": _("Owner"),
+    "role": _("Role"),
+    "team": _("Team"),
+    "stage": _("Stage"),
+    "product": _("Product"),
+    "category": _("Product category"),
+    "province": _("Province"),
+    "sector": _("Sector"),
+    "size": _("Company size"),
+    "kind": _("Activity kind"),
+}
+
+
+def base_measures(key: str) -> list[str]:
+    """The measures a measure or ratio is made of."""
+    if key in MEASURES:
+        return [key]
+    if key in RATIOS:
+        return [RATIOS[key].numerator, RATIOS[key].denominator]
+    raise UnknownName(key)
+
+
+def label_of(key: str) -> Promise:
+    if key in MEASURES:
+        return MEASURES[key].label
+    return RATIOS[key].label
+
+
+def format_of(key: str) -> str:
+    if key in MEASURES:
+        return MEASURES[key].value_format
+    return RATIOS[key].value_format
+
+
+def dimensions_for(key: str) -> list[str]:
+    """The dimensions a measure or ratio can be split by (those of all its parts)."""
+    allowed = None
+    for name in base_measures(key):
+        paths = set(DIMENSION_PATHS[MEASURES[name].source])
+        allowed = paths if allowed is None else allowed & paths
+    return [d for d in DIMENSIONS if d in (allowed or set())]
+
+
+def compute(key: str, values: dict[str, Decimal | int]) -> Decimal | int | None:
+    """A measure's value, or a ratio's from its parts' values."""
+    if key in MEASURES:
+        return values.get(key, 0)
+    ratio = RATIOS[key]
+    return ratio.compute(values.get(ratio.numerator, 0), values.get(ratio.denominator, 0))
+
+
+# -- the queries --
+
+
+def _check_dimension(measures: list[str], dimension: str | None) -> None:
+    if dimension is None:
+        return
+    if dimension not in DIMENSIONS:
+        raise UnknownName(dimension)
+    for name in measures:
+        if dimension not in DIMENSION_PATHS[MEASURES[name].source]:
+            raise UnknownName(dimension)
+
+
+_CHOICE_VALUES = {
+    "role": Role.values,
+    "province": [code for code, _label in PROVINCES],
+    "size": SizeSegment.values,
+    "kind": ActivityKind.values,
+}
+
+
+def check_filter(key: str, dimension: str, value: str) -> None:
+    """Refuse a filter that does not apply to a measure or whose value cannot be one of the
+    dimension's (so that ?owner=abc is a message, not a database error)."""
+    if dimension not in dimensions_for(key):
+        raise UnknownName(
+            _("%(measure)s cannot be filtered by %(dimension)s.")
+            % {"measure": label_of(key), "dimension": str(DIMENSIONS[dimension]).lower()}
+        )
+    if value == NONE_VALUE:
+        return
+    allowed = _CHOICE_VALUES.get(dimension)
+    valid = value in allowed if allowed is not None else value.isascii() and value.isdigit()
+    if not valid or len(value) > 18:
+        raise UnknownName(
+            _("Unknown %(dimension)s: %(value)s.")
+            % {"dimension": str(DIMENSIONS[dimension]).lower(), "value": value[:40]}
+        )
+
+
+def filters_q(source: str, filters: dict[str, str] | None) -> Q:
+    """Restrict a source to dimension values, e.g. {"owner": "7"}; "-" means not set."""
+    condition = Q()
+    for dimension, value in (filters or {}).items():
+        path = DIMENSION_PATHS[source].get(dimension)
+        if path is None:
+            raise UnknownName(dimension)
+        if value == NONE_VALUE and dimension in _CHOICE_VALUES:  # text columns: blank
+            condition &= Q(**{f"{path}__isnull": True}) | Q(**{path: ""})
+        elif value == NONE_VALUE:
+            condition &= Q(**{f"{path}__isnull": True})
+        else:
+            condition &= Q(**{path: value})
+    return condition
+
+
+def _groups(measures: list[str]) -> dict[tuple[str, str], list[Measure]]:
+    groups: dict[tuple[str, str], list[Measure]] = defaultdict(list)
+    for name in dict.fromkeys(measures):
+        measure = MEASURES.get(name)
+        if measure is None:
+            raise UnknownName(name)
+        groups[measure.source, measure.date_field].append(measure)
+    return groups
+
+
+def _dimension_value(value) -> str:
+    return NONE_VALUE if value in (None, "") else str(value)
+
+
+def monthly(
+    *,
+    user,
+    measures: list[str],
+    period: Period,
+    tz: ZoneInfo,
+    dimension: str | None = None,
+    filters: dict[str, str] | None = None,
+) -> dict[str, dict[tuple[str | None, dt.date], Decimal | int]]:
+    """Each measure by (dimension value, first day of the month), for the months the period
+    covers; one grouped query per kind of record and moment."""
+    _check_dimension(measures, dimension)
+    start, end = period.bounds(tz)
+    result: dict[str, dict] = {name: {} for name in measures}
+    for (source, date_field), group in _groups(measures).items():
+        queryset = _queryset(source, user).filter(
+            filters_q(source, filters),
+            **{f"{date_field}__gte": start, f"{date_field}__lt": end},
+        )
+        keys = ["month"]
+        if dimension:
+            queryset = queryset.annotate(dimension_value=F(DIMENSION_PATHS[source][dimension]))
+            keys.insert(0, "dimension_value")
+        rows = (
+            queryset.annotate(month=TruncMonth(date_field, tzinfo=tz))
+            .order_by()
+            .values(*keys)
+            .annotate(**{m.key: m.expression() for m in group})
+        )
+        for row in rows:
+            month = row["month"]
+            if isinstance(month, dt.datetime):
+                month = month.astimezone(tz).date()
+            value_key = _dimension_value(row.get("dimension_value")) if dimension else None
+            for m in group:
+                cell = result[m.key]
+                cell[value_key, month] = cell.get((value_key, month), 0) + m.clean(row[m.key])
+    return result
+
+
+def totals(
+    *,
+    user,
+    measures: list[str],
+    periods: list[Period],
+    tz: ZoneInfo,
+    filters: dict[str, str] | None = None,
+) -> list[dict[str, Decimal | int]]:
+    """Each measure's total over each period: one query per kind of record and moment, with
+    a filtered aggregate per period (so the dashboard's comparisons cost no extra query)."""
+    result: list[dict] = [{} for _ in periods]
+    for (source, date_field), group in _groups(measures).items():
+        bounds = [p.bounds(tz) for p in periods]
+        queryset = _queryset(source, user).filter(
+            filters_q(source, filters),
+            **{
+                f"{date_field}__gte": min(b[0] for b in bounds),
+                f"{date_field}__lt": max(b[1] for b in bounds),
+            },
+        )
+        aggregates = {}
+        for index, (start, end) in enumerate(bounds):
+            in_period = Q(**{f"{date_field}__gte": start, f"{date_field}__lt": end})
+            for m in group:
+                aggregates[f"{m.key}__{index}"] = m.expression(in_period)
+        row = queryset.order_by().aggregate(**aggregates)
+        for index in range(len(periods)):
+            for m in group:
+                result[index][m.key] = m.clean(row[f"{m.key}__{index}"])
+    return result
+
+
+def measure_queryset(
+    *,
+    user,
+    measure: str,
+    period: Period,
+    tz: ZoneInfo,
+    filters: dict[str, str] | None = None,
+):
+    """The records a measure's figure is made of: what a drill-down lists."""
+    m = MEASURES.get(measure)
+    if m is None:
+        raise UnknownName(measure)
+    start, end = period.bounds(tz)
+    return _queryset(m.source, user).filter(
+        m.condition,
+        filters_q(m.source, filters),
+        **{f"{m.date_field}__gte": start, f"{m.date_field}__lt": end},
+    )
+
+
+# -- dimension values' names --
+
+
+def _names(model, ids) -> dict[str, str]:
+    return {str(obj.pk): str(obj) for obj in model.objects.filter(pk__in=ids)}
+
+
+def dimension_labels(dimension: str, values) -> dict[str, str]:
+    """A readable name for each dimension value ("-" is "not set")."""
+    ids = [v for v in values if v != NONE_VALUE]
+    if dimension == "owner":
+        labels = _names(User, ids)
+    elif dimension == "team":
+        labels = _names(Team, ids)
+    elif dimension == "channel":
+        labels = _names(Channel, ids)
+    elif dimension == "sector":
+        labels = _names(Sector, ids)
+    elif dimension == "category":
+        labels = _names(ProductCategory, ids)
+    elif dimension == "product":
+        labels = {str(p.pk): f"{p.code} · {p.name}" for p in Product.objects.filter(pk__in=ids)}
+    elif dimension == "stage":
+        stages = Stage.objects.filter(pk__in=ids).select_related("pipeline")
+        several = len({s.pipeline_id for s in stages}) > 1
+        labels = {str(s.pk): f"{s.pipeline.name} · {s.name}" if several else s.name for s in stages}
+    else:
+        choices = {
+            "role": Role.choices,
+            "province": PROVINCES,
+            "size": SizeSegment.choices,
+            "kind": ActivityKind.choices,
+        }[dimension]
+        labels = {str(key): str(label) for key, label in choices}
+    labels[NONE_VALUE] = str(_("(not set)"))
+    return labels
+
+
+def dimension_order(dimension: str, values) -> list[str] | None:
+    """The natural order of a dimension's values, where there is one (stages in the
+    pipeline's order, sizes from small to big); None to order by figure."""
+    if dimension == "stage":
+        ids = [v for v in values if v != NONE_VALUE]
+        ordered = Stage.objects.filter(pk__in=ids).order_by(
+            "pipeline__position", "pipeline_id", "position"
+        )
+        return [str(s.pk) for s in ordered]
+    choices = {
+        "role": Role.choices,
+        "size": SizeSegment.choices,
+        "kind": ActivityKind.choices,
+    }.get(dimension)
+    if choices:
+        return [str(key) for key, _label in choices]
+    return None

@@ -1,0 +1,1109 @@
+"""Read queries of the reports: the dashboard, the report views, the pipeline and planning.
+
+All figures come from `crm.reports.metrics` (which starts from each model's `visible_to`),
+grouped by month in the database and folded here into quarters, fiscal years, running totals
+and comparisons, so a page costs a handful of grouped queries whatever the data's size.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from crm.activities.models import Activity, ActivityStatus
+from crm.core.selectors import company_settings_get
+from crm.reports import metrics
+from crm.reports.metrics import NONE_VALUE, UnknownName
+from crm.reports.models import PipelineSnapshot, Target, TargetMetric
+from crm.reports.periods import (
+    FiscalCalendar,
+    Period,
+    add_months,
+    month_end,
+    months_between,
+)
+from crm.sales.models import Opportunity, Pipeline, StageChange, StageKind
+from crm.users.models import Team, User
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    tz: ZoneInfo
+    fiscal: FiscalCalendar
+
+    def today(self) -> dt.date:
+        return timezone.localtime(timezone.now(), self.tz).date()
+
+
+def report_settings() -> ReportSettings:
+    """The company's time zone and fiscal year, which every figure follows."""
+    company = company_settings_get()
+    return ReportSettings(
+        ZoneInfo(company.time_zone), FiscalCalendar(company.fiscal_year_start_month)
+    )
+
+
+def records_link(measure: str, start: dt.date, end: dt.date, filters: dict | None = None) -> str:
+    """The drill-down page listing the records behind one figure."""
+    query = {"measure": measure, "start": start.isoformat(), "end": end.isoformat()}
+    query.update(filters or {})
+    return f"{reverse('report-records')}?{urlencode(query)}"
+
+
+def change(current, previous) -> dict | None:
+    """How a figure moved: the difference, the % of the previous value (None when that was
+    zero or unknown) and the direction."""
+    if current is None or previous is None:
+        return None
+    difference = Decimal(current) - Decimal(previous)
+    percent = None
+    if previous:
+        percent = (difference * 100 / abs(Decimal(previous))).quantize(
+            Decimal("0.1"), ROUND_HALF_UP
+        )
+    direction = "up" if difference > 0 else "down" if difference < 0 else "same"
+    return {"difference": difference, "percent": percent, "direction": direction}
+
+
+# -- dashboard --
+
+
+@dataclass
+class Kpi:
+    key: str
+    label: str
+    value_format: str
+    values: list  # this period, the previous one, the same one a fiscal year before
+    lower_is_better: bool = False
+    link: str = ""
+    help: str = ""
+    comparisons: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.comparisons = []
+        for other in self.values[1:]:
+            moved = change(self.values[0], other)
+            if moved is not None and moved["direction"] != "same":
+                good = (moved["direction"] == "up") != self.lower_is_better
+                moved["tone"] = "success" if good else "danger"
+            elif moved is not None:
+                moved["tone"] = "secondary"
+            self.comparisons.append({"value": other, "change": moved})
+
+
+# The dashboard's figures over a period, in the issue's order; snapshot figures come apart.
+DASHBOARD_FIGURES = [
+    ("leads_new", False),
+    ("lead_conversion", False),
+    ("deals_won", False),
+    ("deals_lost", True),
+    ("win_rate", False),
+    ("revenue_won", False),
+    ("average_deal", False),
+    ("sales_cycle", True),
+    ("quotes_sent", False),
+    ("quotes_accepted", False),
+    ("acceptance_rate", False),
+    ("activities_done", False),
+]
+
+
+def _snapshot_scope(user) -> Q:
+    """Who owns the snapshot rows a user may add up: the same people as in `visible_to`."""
+    if user.is_admin:
+        return Q()
+    scope = Q(owner=user)
+    team_ids = user.scope_team_ids()
+    if team_ids:
+        members = User.objects.filter(team_id__in=team_ids).values("pk")
+        scope |= Q(team_id__in=team_ids) | Q(owner_id__in=members)
+    return scope
+
+
+def _live_snapshot(user, filters: dict | None = None) -> dict:
+    weighted = ExpressionWrapper(
+        F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
+    )
+    deals = Opportunity.objects.visible_to(user).filter(stage__kind=StageKind.OPEN)
+    activities = Activity.objects.visible_to(user).filter(
+        status=ActivityStatus.PENDING, due_at__lt=timezone.now()
+    )
+    if filters:
+        deals = deals.filter(metrics.filters_q("opportunity", filters))
+        activities = activities.filter(metrics.filters_q("activity", filters))
+    row = deals.order_by().aggregate(n=Count("id"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted))
+    return {
+        "open_amount": Decimal(row["sum_amount"] or 0).quantize(CENT, ROUND_HALF_UP),
+        "weighted_amount": (Decimal(row["sum_weighted"] or 0) / 100).quantize(CENT, ROUND_HALF_UP),
+        "overdue_activities": activities.order_by().count(),
+    }
+
+
+def _stored_snapshots(user, days: list[dt.date]) -> dict[dt.date, dict]:
+    rows = (
+        PipelineSnapshot.objects.filter(_snapshot_scope(user), day__in=days)
+        .order_by()
+        .values("day")
+        .annotate(
+            open_amount=Sum("open_amount"),
+            weighted_amount=Sum("weighted_amount"),
+            overdue_activities=Sum("overdue_activities"),
+        )
+    )
+    return {
+        row["day"]: {
+            "open_amount": Decimal(row["open_amount"] or 0),
+            "weighted_amount": Decimal(row["weighted_amount"] or 0),
+            "overdue_activities": int(row["overdue_activities"] or 0),
+        }
+        for row in rows
+    }
+
+
+def dashboard(*, user, period: Period, settings: ReportSettings) -> dict:
+    """The home page's figures for `period`, each beside the previous period's and the same
+    period's a fiscal year before."""
+    periods = [period, period.previous(), period.previous_year()]
+    bases = list(
+        dict.fromkeys(b for key, _ in DASHBOARD_FIGURES for b in metrics.base_measures(key))
+    )
+    values = metrics.totals(user=user, measures=bases, periods=periods, tz=settings.tz)
+    kpis = []
+    for key, lower_is_better in DASHBOARD_FIGURES:
+        drill = metrics.base_measures(key)[0]
+        ratio = metrics.RATIOS.get(key)
+        kpis.append(
+            Kpi(
+                key=key,
+                label=str(metrics.label_of(key)),
+                value_format=metrics.format_of(key),
+                values=[metrics.compute(key, v) for v in values],
+                lower_is_better=lower_is_better,
+                link=records_link(drill, period.start, period.end),
+                help=str(ratio.help if ratio else metrics.MEASURES[key].help),
+            )
+        )
+    # Moments, not periods: now against the stored end of the earlier periods.
+    today = settings.today()
+    live = _live_snapshot(user)
+    ends = [p.end for p in periods[1:]]
+    stored = _stored_snapshots(user, [d for d in ends if d < today])
+    snapshots = [live] + [live if d >= today else stored.get(d) for d in ends]
+    board = reverse("opportunity-board")
+    for key, label, value_format, lower_is_better, link in [
+        ("open_amount", _("Open pipeline"), "money", False, board),
+        ("weighted_amount", _("Weighted pipeline"), "money", False, board),
+        (
+            "overdue_activities",
+            _("Overdue activities"),
+            "number",
+            True,
+            reverse("activity-my-day"),
+        ),
+    ]:
+        kpis.append(
+            Kpi(
+                key=key,
+                label=str(label),
+                value_format=value_format,
+                values=[s[key] if s is not None else None for s in snapshots],
+                lower_is_better=lower_is_better,
+                link=link,
+                help=str(_("Now, against the stored figure at the end of each earlier period.")),
+            )
+        )
+    return {"kpis": kpis, "periods": periods}
+
+
+# -- report views --
+
+
+@dataclass
+class Cell:
+    value: object
+    value_format: str = "number"
+    link: str = ""
+    tone: str = ""
+
+
+@dataclass
+class Row:
+    label: str
+    cells: list[Cell]
+    key: str | None = None
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[Row]
+    total: Row | None = None
+
+
+@dataclass
+class Chart:
+    kind: str  # bar, line, hbar, funnel
+    title: str
+    labels: list[str]
+    series: list[tuple[str, list]]
+    value_format: str = "number"
+    links: list | None = None
+
+
+@dataclass
+class Report:
+    title: str
+    subtitle: str
+    tables: list[Table]
+    charts: list[Chart]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    label: str
+    start: dt.date
+    end: dt.date
+    months: tuple[dt.date, ...]
+
+
+GRANULARITIES = {"month", "quarter", "year"}
+VIEWS = {"monthly", "cumulative", "yoy"}
+CHART_SERIES = 6
+
+
+def buckets_for(period: Period, granularity: str, fiscal: FiscalCalendar) -> list[Bucket]:
+    """The months, fiscal quarters or fiscal years a period covers, clipped to it."""
+    groups: dict[tuple, list[dt.date]] = {}
+    for month in months_between(period.start, period.end):
+        if granularity == "month":
+            key = (month,)
+        elif granularity == "quarter":
+            key = (fiscal.quarter_start(month),)
+        else:
+            key = (fiscal.year_start(fiscal.year_of(month)),)
+        groups.setdefault(key, []).append(month)
+    buckets = []
+    for (first,), months in groups.items():
+        if granularity == "month":
+            label = formats.date_format(first, "M Y")
+        elif granularity == "quarter":
+            label = fiscal.quarter_label(first)
+        else:
+            label = fiscal.year_label(fiscal.year_of(first))
+        start = max(months[0], period.start)
+        end = min(month_end(months[-1]), period.end)
+        buckets.append(Bucket(label, start, end, tuple(months)))
+    return buckets
+
+
+def _sum_months(data: dict, bases: list[str], value_key, months) -> dict:
+    sums = {}
+    for base in bases:
+        cells = data[base]
+        sums[base] = sum((cells.get((value_key, m), 0) for m in months), 0)
+    return sums
+
+
+def _sum_all(sums: list[dict], bases: list[str]) -> dict:
+    return {base: sum((s[base] for s in sums), 0) for base in bases}
+
+
+def _order_values(dimension: str | None, values: set, totals: dict) -> list:
+    if dimension is None:
+        return [None]
+    natural = metrics.dimension_order(dimension, values)
+    if natural is not None:
+        ordered = [v for v in natural if v in values]
+        ordered += sorted(v for v in values if v not in ordered and v != NONE_VALUE)
+    else:
+        ordered = sorted(
+            (v for v in values if v != NONE_VALUE),
+            key=lambda v: (-(totals.get(v) if totals.get(v) is not None else -1), v),
+        )
+    if NONE_VALUE in values:
+        ordered.append(NONE_VALUE)
+    return ordered
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    measure: str
+    dimension: str | None
+    granularity: str
+    view: str
+    period: Period
+    filters: tuple = ()  # ((dimension, value), ...)
+
+    def check(self) -> None:
+        if self.measure not in metrics.MEASURES and self.measure not in metrics.RATIOS:
+            raise UnknownName(_("Unknown measure: %(name)s.") % {"name": self.measure})
+        if self.dimension is not None and self.dimension not in metrics.DIMENSIONS:
+            raise UnknownName(_("Unknown dimension: %(name)s.") % {"name": self.dimension})
+        if self.dimension is not None and self.dimension not in metrics.dimensions_for(
+            self.measure
+        ):
+            raise UnknownName(
+                _("%(measure)s cannot be split by %(dimension)s.")
+                % {
+                    "measure": metrics.label_of(self.measure),
+                    "dimension": str(metrics.DIMENSIONS[self.dimension]).lower(),
+                }
+            )
+        for dimension, _value in self.filters:
+            if dimension not in metrics.dimensions_for(self.measure):
+                raise UnknownName(_("Unknown filter: %(name)s.") % {"name": dimension})
+        if self.granularity not in GRANULARITIES:
+            raise UnknownName(_("Unknown granularity: %(name)s.") % {"name": self.granularity})
+        if self.view not in VIEWS:
+            raise UnknownName(_("Unknown view: %(name)s.") % {"name": self.view})
+
+
+def report(*, user, spec: ReportSpec, settings: ReportSettings) -> Report:
+    """One report view: a measure or ratio by a dimension over time, as monthly figures,
+    running totals within the fiscal year, or this fiscal year against the previous one."""
+    spec.check()
+    if spec.view == "yoy":
+        return _report_yoy(user=user, spec=spec, settings=settings)
+    return _report_series(user=user, spec=spec, settings=settings)
+
+
+def _drill_measure(key: str) -> str:
+    return metrics.base_measures(key)[0]
+
+
+def _dimension_rows(spec: ReportSpec, data: dict, bases: list[str], months: list[dt.date]):
+    """The dimension values found, their names, and each one's total over `months`."""
+    values = {k[0] for base in bases for k in data[base]} if spec.dimension else {None}
+    labels = metrics.dimension_labels(spec.dimension, values) if spec.dimension else {}
+    totals = {v: metrics.compute(spec.measure, _sum_months(data, bases, v, months)) for v in values}
+    return _order_values(spec.dimension, values, totals), labels, totals
+
+
+def _report_series(*, user, spec: ReportSpec, settings: ReportSettings) -> Report:
+    fiscal = settings.fiscal
+    bases = metrics.base_measures(spec.measure)
+    fmt = metrics.format_of(spec.measure)
+    cumulative = spec.view == "cumulative"
+    buckets = buckets_for(spec.period, spec.granularity, fiscal)
+    query_period = spec.period
+    if cumulative:  # running totals start at the fiscal year's first day
+        query_period = Period(fiscal.year_start(fiscal.year_of(spec.period.start)), spec.period.end)
+    filters = dict(spec.filters)
+    data = metrics.monthly(
+        user=user,
+        measures=bases,
+        period=query_period,
+        tz=settings.tz,
+        dimension=spec.dimension,
+        filters=filters,
+    )
+    period_months = months_between(spec.period.start, spec.period.end)
+    ordered, labels, _totals = _dimension_rows(spec, data, bases, period_months)
+    drill = _drill_measure(spec.measure)
+
+    def cell_range(bucket: Bucket) -> tuple[dt.date, dt.date, list[dt.date]]:
+        if not cumulative:
+            return bucket.start, bucket.end, list(bucket.months)
+        fy_start = fiscal.year_start(fiscal.year_of(bucket.start))
+        return fy_start, bucket.end, months_between(fy_start, bucket.end)
+
+    def row_for(value_key, label) -> Row:
+        cells = []
+        extra = dict(filters)
+        if spec.dimension:
+            extra[spec.dimension] = value_key
+        for bucket in buckets:
+            start, end, months = cell_range(bucket)
+            sums = _sum_months(data, bases, value_key, months)
+            cells.append(
+                Cell(
+                    metrics.compute(spec.measure, sums), fmt, records_link(drill, start, end, extra)
+                )
+            )
+        if not cumulative:
+            sums = _sum_months(data, bases, value_key, period_months)
+            cells.append(
+                Cell(
+                    metrics.compute(spec.measure, sums),
+                    fmt,
+                    records_link(drill, spec.period.start, spec.period.end, extra),
+                )
+            )
+        return Row(label, cells, value_key)
+
+    rows = [row_for(v, labels.get(v, str(v)) if spec.dimension else _("Total")) for v in ordered]
+    total = None
+    if spec.dimension:
+        # Totals add the parts (not the rows' ratios) over every value.
+        merged: dict[str, dict] = {base: defaultdict(int) for base in bases}
+        for base in bases:
+            for (_v, month), amount in data[base].items():
+                merged[base][None, month] += amount
+        total = _total_row(spec, merged, bases, buckets, cell_range, cumulative, filters, fmt)
+    headers = [str(metrics.DIMENSIONS[spec.dimension]) if spec.dimension else ""]
+    headers += [b.label for b in buckets]
+    if not cumulative:
+        headers.append(_("Total"))
+    title = str(metrics.label_of(spec.measure))
+    table = Table(title, headers, rows, total)
+    charts = _series_charts(spec, rows, total, buckets, fmt, cumulative)
+    return Report(title, _subtitle(spec, settings), [table], charts)
+
+
+def _total_row(spec, merged, bases, buckets, cell_range, cumulative, filters, fmt) -> Row:
+    drill = _drill_measure(spec.measure)
+    cells = []
+    for bucket in buckets:
+        start, end, months = cell_range(bucket)
+        sums = _sum_months(merged, bases, None, months)
+        cells.append(
+            Cell(metrics.compute(spec.measure, sums), fmt, records_link(drill, start, end, filters))
+        )
+    if not cumulative:
+        months = months_between(spec.period.start, spec.period.end)
+        cells.append(
+            Cell(
+                metrics.compute(spec.measure, _sum_months(merged, bases, None, months)),
+                fmt,
+                records_link(drill, spec.period.start, spec.period.end, filters),
+            )
+        )
+    return Row(str(_("Total")), cells)
+
+
+def _series_charts(spec, rows, total, buckets, fmt, cumulative) -> list[Chart]:
+    labels = [b.label for b in buckets]
+    width = len(buckets)
+    charts = []
+    if spec.dimension is None:
+        series = [(rows[0].label, [c.value for c in rows[0].cells[:width]])]
+        links = [c.link for c in rows[0].cells[:width]]
+        kind = "line" if cumulative or width > 12 else "bar"
+        charts.append(Chart(kind, str(metrics.label_of(spec.measure)), labels, series, fmt, links))
+        return charts
+    top = rows[:CHART_SERIES]
+    series = [(r.label, [c.value for c in r.cells[:width]]) for r in top]
+    charts.append(Chart("line", str(metrics.label_of(spec.measure)), labels, series, fmt))
+    if not cumulative:
+        charts.append(
+            Chart(
+                "hbar",
+                _("%(measure)s by %(dimension)s")
+                % {
+                    "measure": metrics.label_of(spec.measure),
+                    "dimension": str(metrics.DIMENSIONS[spec.dimension]).lower(),
+                },
+                [r.label for r in rows],
+                [(str(_("Total")), [r.cells[-1].value for r in rows])],
+                fmt,
+                [r.cells[-1].link for r in rows],
+            )
+        )
+    return charts
+
+
+def _subtitle(spec: ReportSpec, settings: ReportSettings) -> str:
+    period = _("%(start)s to %(end)s") % {
+        "start": formats.date_format(spec.period.start, "SHORT_DATE_FORMAT"),
+        "end": formats.date_format(spec.period.end, "SHORT_DATE_FORMAT"),
+    }
+    if spec.view == "yoy":
+        year = settings.fiscal.year_of(spec.period.end)
+        period = _("Fiscal year %(year)s against %(previous)s") % {
+            "year": settings.fiscal.year_label(year),
+            "previous": settings.fiscal.year_label(year - 1),
+        }
+    parts = [period]
+    if spec.dimension:
+        parts.append(
+            _("by %(dimension)s") % {"dimension": str(metrics.DIMENSIONS[spec.dimension]).lower()}
+        )
+    if spec.view == "cumulative":
+        parts.append(_("running total within each fiscal year"))
+    return " · ".join(str(p) for p in parts)
+
+
+def _yoy_cells(spec, current, previous, fmt, links) -> list[Cell]:
+    moved = change(current, previous)
+    is_points = fmt == "percent"
+    difference = moved["difference"] if moved else None
+    tone = ""
+    if moved and moved["direction"] != "same":
+        tone = "success" if moved["direction"] == "up" else "danger"
+    return [
+        Cell(previous, fmt, links[0]),
+        Cell(current, fmt, links[1]),
+        Cell(difference, "points" if is_points else fmt, "", tone),
+        Cell(moved["percent"] if moved else None, "percent", "", tone),
+    ]
+
+
+def _report_yoy(*, user, spec: ReportSpec, settings: ReportSettings) -> Report:
+    fiscal = settings.fiscal
+    bases = metrics.base_measures(spec.measure)
+    fmt = metrics.format_of(spec.measure)
+    year = fiscal.year_of(spec.period.end)
+    this_start, this_end = fiscal.year_start(year), fiscal.year_end(year)
+    last_start = fiscal.year_start(year - 1)
+    filters = dict(spec.filters)
+    data = metrics.monthly(
+        user=user,
+        measures=bases,
+        period=Period(last_start, this_end),
+        tz=settings.tz,
+        dimension=spec.dimension,
+        filters=filters,
+    )
+    # Only the months that have begun count in the totals, on both sides, to compare like
+    # with like while the year runs.
+    today = settings.today()
+    this_months = months_between(this_start, this_end)
+    elapsed = [m for m in this_months if m <= today] or this_months[:1]
+    last_of = {m: add_months(m, -12) for m in this_months}
+    merged: dict[str, dict] = {base: defaultdict(int) for base in bases}
+    for base in bases:
+        for (_v, month), amount in data[base].items():
+            merged[base][None, month] += amount
+    drill = _drill_measure(spec.measure)
+    step = 3 if spec.granularity == "quarter" else 1
+    rows = []
+    for index in range(0, 12, step):
+        months = this_months[index : index + step]
+        previous_months = [last_of[m] for m in months]
+        current = metrics.compute(spec.measure, _sum_months(merged, bases, None, months))
+        previous = metrics.compute(spec.measure, _sum_months(merged, bases, None, previous_months))
+        if months[0] > today:
+            current = None
+        label = (
+            formats.date_format(months[0], "F")
+            if step == 1
+            else _("Q%(quarter)s") % {"quarter": index // 3 + 1}
+        )
+        links = [
+            records_link(drill, previous_months[0], month_end(previous_months[-1]), filters),
+            records_link(drill, months[0], month_end(months[-1]), filters),
+        ]
+        rows.append(Row(str(label), _yoy_cells(spec, current, previous, fmt, links)))
+    elapsed_last = [last_of[m] for m in elapsed]
+    total_links = [
+        records_link(drill, elapsed_last[0], month_end(elapsed_last[-1]), filters),
+        records_link(drill, elapsed[0], min(month_end(elapsed[-1]), today), filters),
+    ]
+    total = Row(
+        str(_("Total to date")) if len(elapsed) < 12 else str(_("Total")),
+        _yoy_cells(
+            spec,
+            metrics.compute(spec.measure, _sum_months(merged, bases, None, elapsed)),
+            metrics.compute(spec.measure, _sum_months(merged, bases, None, elapsed_last)),
+            fmt,
+            total_links,
+        ),
+    )
+    headers = [
+        "",
+        fiscal.year_label(year - 1),
+        fiscal.year_label(year),
+        str(_("Difference")),
+        "%",
+    ]
+    title = str(metrics.label_of(spec.measure))
+    tables = [Table(title, headers, rows, total)]
+    chart_labels = [r.label for r in rows]
+    charts = [
+        Chart(
+            "bar",
+            title,
+            chart_labels,
+            [
+                (fiscal.year_label(year - 1), [r.cells[0].value for r in rows]),
+                (fiscal.year_label(year), [r.cells[1].value for r in rows]),
+            ],
+            fmt,
+        )
+    ]
+    if spec.dimension:
+        values = {k[0] for base in bases for k in data[base]}
+        labels = metrics.dimension_labels(spec.dimension, values)
+        totals = {
+            v: metrics.compute(spec.measure, _sum_months(data, bases, v, elapsed)) for v in values
+        }
+        by_value = []
+        for v in _order_values(spec.dimension, values, totals):
+            extra = {**filters, spec.dimension: v}
+            links = [
+                records_link(drill, elapsed_last[0], month_end(elapsed_last[-1]), extra),
+                records_link(drill, elapsed[0], min(month_end(elapsed[-1]), today), extra),
+            ]
+            by_value.append(
+                Row(
+                    labels.get(v, v),
+                    _yoy_cells(
+                        spec,
+                        totals[v],
+                        metrics.compute(spec.measure, _sum_months(data, bases, v, elapsed_last)),
+                        fmt,
+                        links,
+                    ),
+                    v,
+                )
+            )
+        dimension_label = str(metrics.DIMENSIONS[spec.dimension])
+        tables.append(
+            Table(
+                _("%(measure)s by %(dimension)s")
+                % {"measure": title, "dimension": dimension_label.lower()},
+                [dimension_label, *headers[1:]],
+                by_value,
+            )
+        )
+        top = by_value[: CHART_SERIES * 2]
+        charts.append(
+            Chart(
+                "hbar",
+                tables[-1].title,
+                [r.label for r in top],
+                [
+                    (fiscal.year_label(year - 1), [r.cells[0].value for r in top]),
+                    (fiscal.year_label(year), [r.cells[1].value for r in top]),
+                ],
+                fmt,
+            )
+        )
+    return Report(title, _subtitle(spec, settings), tables, charts)
+
+
+# -- pipeline --
+
+AGEING_BUCKETS = [(0, 30), (31, 60), (61, 90), (91, 180), (181, None)]
+
+
+def pipeline_list_for_user(user):
+    return Pipeline.objects.filter(is_active=True).order_by("position", "id")
+
+
+def pipeline_report(
+    *,
+    user,
+    pipeline: Pipeline,
+    period: Period,
+    settings: ReportSettings,
+    filters: dict | None = None,
+) -> dict:
+    """Open deals by stage, the funnel of the deals created in `period`, the average time
+    deals spent in each stage (stays that ended in `period`) and the age of open deals."""
+    filters = filters or {}
+    deals = Opportunity.objects.visible_to(user).filter(
+        metrics.filters_q("opportunity", filters), pipeline=pipeline
+    )
+    stages = list(pipeline.stages.order_by("position", "id"))
+    open_stages = [s for s in stages if s.kind == StageKind.OPEN]
+    won_stages = [s for s in stages if s.kind == StageKind.WON]
+    start, end = period.bounds(settings.tz)
+    now = timezone.now()
+
+    # 1. Open deals now, by stage.
+    weighted = ExpressionWrapper(
+        F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
+    )
+    by_stage = {
+        row["stage_id"]: row
+        for row in deals.filter(stage__kind=StageKind.OPEN)
+        .order_by()
+        .values("stage_id")
+        .annotate(n=Count("id"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted))
+    }
+    board = reverse("opportunity-list")
+    stage_rows = []
+    for stage in open_stages:
+        row = by_stage.get(stage.pk, {})
+        stage_rows.append(
+            {
+                "stage": stage,
+                "count": row.get("n", 0),
+                "amount": Decimal(row.get("sum_amount") or 0).quantize(CENT, ROUND_HALF_UP),
+                "weighted": (Decimal(row.get("sum_weighted") or 0) / 100).quantize(CENT, ROUND_HALF_UP),
+                "link": f"{board}?{urlencode({'stage': stage.pk, **filters})}",
+            }
+        )
+
+    # 2. Funnel: of the deals created in the period, how many reached each stage (a won
+    # deal reached them all); the furthest open stage comes from the stage history.
+    cohort = deals.filter(created_at__gte=start, created_at__lt=end)
+    furthest = (
+        StageChange.objects.filter(opportunity_id=OuterRef("pk"), to_stage__kind=StageKind.OPEN)
+        .order_by()
+        .values("opportunity_id")
+        .annotate(m=Max("to_stage__position"))
+        .values("m")
+    )
+    reached_rows = (
+        cohort.annotate(reached=Coalesce(Subquery(furthest), F("stage__position")))
+        .order_by()
+        .values("reached", "stage__kind")
+        .annotate(n=Count("id"))
+    )
+    reached: dict[int, int] = defaultdict(int)
+    won_count = 0
+    for row in reached_rows:
+        if row["stage__kind"] == StageKind.WON:
+            won_count += row["n"]
+        else:
+            reached[row["reached"]] += row["n"]
+    funnel = []
+    for stage in open_stages:
+        count = won_count + sum(n for position, n in reached.items() if position >= stage.position)
+        funnel.append({"label": stage.name, "count": count, "stage": stage})
+    funnel.append(
+        {"label": str(_("Won")), "count": won_count, "stage": won_stages[0] if won_stages else None}
+    )
+    previous = None
+    for step in funnel:
+        step["conversion"] = (
+            (Decimal(step["count"]) * 100 / previous).quantize(Decimal("0.1"), ROUND_HALF_UP)
+            if previous
+            else None
+        )
+        previous = step["count"]
+    funnel_link = records_link("deals_new", period.start, period.end, filters)
+
+    # 3. Time in stage: stays that ended in the period (moved on), and stays still running.
+    stay = ExpressionWrapper(F("left_at") - F("changed_at"), output_field=DurationField())
+    changes = StageChange.objects.filter(
+        opportunity__in=deals.values("pk"), to_stage__kind=StageKind.OPEN
+    )
+    ended = {
+        row["to_stage_id"]: row
+        for row in changes.filter(left_at__gte=start, left_at__lt=end)
+        .order_by()
+        .values("to_stage_id")
+        .annotate(n=Count("id"), total=Sum(stay))
+    }
+    running = {
+        row["stage_id"]: row
+        for row in deals.filter(stage__kind=StageKind.OPEN)
+        .order_by()
+        .values("stage_id")
+        .annotate(n=Count("id"), oldest=Max(now - F("stage_changed_at")))
+    }
+    time_rows = []
+    for stage in open_stages:
+        row = ended.get(stage.pk)
+        average = None
+        if row and row["n"]:
+            average = (metrics.MEASURES["cycle_days_won"].clean(row["total"]) / row["n"]).quantize(
+                Decimal("0.1"), ROUND_HALF_UP
+            )
+        current = running.get(stage.pk, {})
+        time_rows.append(
+            {
+                "stage": stage,
+                "moves": row["n"] if row else 0,
+                "average_days": average,
+                "open_now": current.get("n", 0),
+            }
+        )
+
+    # 4. Ageing of open deals, by days since they were created.
+    today = settings.today()
+    ageing_counts = defaultdict(lambda: {"count": 0, "amount": Decimal(0)})
+    cases = []
+    for low, high in AGEING_BUCKETS:
+        newest = dt.datetime.combine(
+            today - dt.timedelta(days=low - 1), dt.time.min, tzinfo=settings.tz
+        )
+        condition = Q(created_at__lt=newest)
+        if high is not None:
+            oldest = dt.datetime.combine(
+                today - dt.timedelta(days=high), dt.time.min, tzinfo=settings.tz
+            )
+            condition &= Q(created_at__gte=oldest)
+        cases.append(condition)
+    aggregates = {}
+    for index, condition in enumerate(cases):
+        aggregates[f"n{index}"] = Count("id", filter=condition)
+        aggregates[f"a{index}"] = Sum("amount", filter=condition)
+    ageing_rows = []
+    for row in (
+        deals.filter(stage__kind=StageKind.OPEN)
+        .order_by()
+        .values("stage_id")
+        .annotate(**aggregates)
+    ):
+        for index in range(len(AGEING_BUCKETS)):
+            entry = ageing_counts[row["stage_id"], index]
+            entry["count"] = row[f"n{index}"]
+            entry["amount"] = Decimal(row[f"a{index}"] or 0).quantize(CENT, ROUND_HALF_UP)
+    for stage in open_stages:
+        ageing_rows.append(
+            {
+                "stage": stage,
+                "buckets": [ageing_counts[stage.pk, i] for i in range(len(AGEING_BUCKETS))],
+            }
+        )
+    ageing_totals = [
+        {
+            "count": sum(ageing_counts[s.pk, i]["count"] for s in open_stages),
+            "amount": sum((ageing_counts[s.pk, i]["amount"] for s in open_stages), Decimal(0)),
+        }
+        for i in range(len(AGEING_BUCKETS))
+    ]
+    return {
+        "stages": stage_rows,
+        "stage_totals": {
+            "count": sum(r["count"] for r in stage_rows),
+            "amount": sum((r["amount"] for r in stage_rows), Decimal(0)),
+            "weighted": sum((r["weighted"] for r in stage_rows), Decimal(0)),
+        },
+        "funnel": funnel,
+        "funnel_link": funnel_link,
+        "time_in_stage": time_rows,
+        "ageing": ageing_rows,
+        "ageing_totals": ageing_totals,
+        "ageing_buckets": AGEING_BUCKETS,
+    }
+
+
+# -- planning --
+
+
+@dataclass(frozen=True)
+class PlanSubject:
+    """Whose plan: one rep, one team, or (administrators) the whole company."""
+
+    kind: str  # user, team, company
+    user: User | None = None
+    team: Team | None = None
+
+    @property
+    def key(self) -> str:
+        if self.kind == "user":
+            return f"user-{self.user.pk}"
+        if self.kind == "team":
+            return f"team-{self.team.pk}"
+        return "company"
+
+    @property
+    def label(self) -> str:
+        if self.kind == "user":
+            return str(self.user)
+        if self.kind == "team":
+            return str(self.team)
+        return str(_("Whole company"))
+
+    def filters(self) -> dict:
+        if self.kind == "user":
+            return {"owner": str(self.user.pk)}
+        if self.kind == "team":
+            return {"team": str(self.team.pk)}
+        return {}
+
+
+def plan_subjects_for_user(user) -> list[PlanSubject]:
+    """The plans a user may look at: their own; a manager's teams and their members; an
+    administrator's company, every team and every active user."""
+    subjects = []
+    if user.is_admin:
+        subjects.append(PlanSubject("company"))
+        teams = Team.objects.order_by("name")
+        users = User.objects.filter(is_active=True)
+    elif user.scope_team_ids():
+        teams = Team.objects.filter(pk__in=user.scope_team_ids()).order_by("name")
+        users = User.objects.filter(
+            Q(team_id__in=user.scope_team_ids()) | Q(pk=user.pk), is_active=True
+        )
+    else:
+        teams = Team.objects.none()
+        users = User.objects.filter(pk=user.pk)
+    subjects += [PlanSubject("team", team=t) for t in teams]
+    subjects += [
+        PlanSubject("user", user=u) for u in users.order_by("first_name", "last_name", "username")
+    ]
+    return subjects
+
+
+PLAN_METRICS = [TargetMetric.REVENUE_WON, TargetMetric.DEALS_WON, TargetMetric.ACTIVITIES_DONE]
+
+
+def plan(*, user, subject: PlanSubject, year: int, settings: ReportSettings) -> dict:
+    """Targets against actual figures, month by month through a fiscal year, with the
+    attainment, and the forecast: revenue won so far plus the weighted open pipeline by
+    expected close month."""
+    fiscal = settings.fiscal
+    start, end = fiscal.year_start(year), fiscal.year_end(year)
+    months = months_between(start, end)
+    today = settings.today()
+    targets = Target.objects.filter(month__gte=start, month__lte=end)
+    if subject.kind == "user":
+        targets = targets.filter(user=subject.user)
+    elif subject.kind == "team":
+        targets = targets.filter(team=subject.team)
+    else:
+        targets = targets.filter(team__isnull=False)
+    planned: dict[tuple, Decimal] = defaultdict(Decimal)
+    for target in targets.order_by():
+        planned[target.month, target.metric] += target.value
+    filters = subject.filters()
+    actual = metrics.monthly(
+        user=user,
+        measures=[str(m) for m in PLAN_METRICS],
+        period=Period(start, end),
+        tz=settings.tz,
+        filters=filters,
+    )
+    # Forecast: open deals' weighted amounts by the month they are expected to close.
+    weighted = ExpressionWrapper(
+        F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
+    )
+    open_deals = Opportunity.objects.visible_to(user).filter(
+        metrics.filters_q("opportunity", filters), stage__kind=StageKind.OPEN
+    )
+    pipeline_rows = (
+        open_deals.filter(expected_close_date__gte=start, expected_close_date__lte=end)
+        .annotate(month=TruncMonth("expected_close_date"))
+        .order_by()
+        .values("month")
+        .annotate(sum_amount=Sum("amount"), sum_weighted=Sum(weighted), n=Count("id"))
+    )
+    pipeline = {}
+    for row in pipeline_rows:
+        month = row["month"]
+        month = month.date() if isinstance(month, dt.datetime) else month
+        pipeline[month] = {
+            "amount": Decimal(row["sum_amount"] or 0).quantize(CENT, ROUND_HALF_UP),
+            "weighted": (Decimal(row["sum_weighted"] or 0) / 100).quantize(CENT, ROUND_HALF_UP),
+            "count": row["n"],
+        }
+    overdue = open_deals.filter(expected_close_date__lt=max(start, today.replace(day=1))).aggregate(
+        n=Count("id"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted)
+    )
+    rows = []
+    sums = {m: {"target": Decimal(0), "actual": Decimal(0)} for m in PLAN_METRICS}
+    forecast_total = Decimal(0)
+    for month in months:
+        figures = {}
+        for metric in PLAN_METRICS:
+            value = actual[str(metric)].get((None, month), 0)
+            target = planned.get((month, metric))
+            figures[metric] = {
+                "target": target,
+                "actual": value if month <= today else None,
+                "attainment": _attainment(value, target) if month <= today else None,
+                "link": records_link(str(metric), month, month_end(month), filters),
+            }
+            sums[metric]["target"] += target or 0
+            sums[metric]["actual"] += value if month <= today else 0
+        forecast = pipeline.get(month, {"amount": Decimal(0), "weighted": Decimal(0), "count": 0})
+        won = figures[TargetMetric.REVENUE_WON]["actual"] or Decimal(0)
+        expected = won + (forecast["weighted"] if month_end(month) >= today else Decimal(0))
+        forecast_total += expected
+        rows.append(
+            {"month": month, "figures": figures, "pipeline": forecast, "expected": expected}
+        )
+    totals = {
+        metric: {
+            "target": sums[metric]["target"] or None,
+            "actual": sums[metric]["actual"],
+            "attainment": _attainment(sums[metric]["actual"], sums[metric]["target"]),
+        }
+        for metric in PLAN_METRICS
+    }
+    revenue_target = sums[TargetMetric.REVENUE_WON]["target"]
+    return {
+        "year": year,
+        "year_label": fiscal.year_label(year),
+        "rows": rows,
+        "totals": totals,
+        "metrics": PLAN_METRICS,
+        "forecast_total": forecast_total,
+        "forecast_attainment": _attainment(forecast_total, revenue_target),
+        "overdue_pipeline": {
+            "count": overdue["n"] or 0,
+            "amount": Decimal(overdue["sum_amount"] or 0).quantize(CENT, ROUND_HALF_UP),
+            "weighted": (Decimal(overdue["sum_weighted"] or 0) / 100).quantize(CENT, ROUND_HALF_UP),
+        },
+    }
+
+
+def _attainment(actual, target) -> Decimal | None:
+    if not target:
+        return None
+    return (Decimal(actual or 0) * 100 / Decimal(target)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def targets_for_edit(*, subject: PlanSubject, year: int, settings: ReportSettings) -> dict:
+    """The stored targets of one rep or team for a fiscal year, {(month, metric): value}."""
+    start, end = settings.fiscal.year_start(year), settings.fiscal.year_end(year)
+    targets = Target.objects.filter(month__gte=start, month__lte=end)
+    targets = (
+        targets.filter(user=subject.user)
+        if subject.kind == "user"
+        else targets.filter(team=subject.team)
+    )
+    return {(t.month, t.metric): t.value for t in targets}
+
+
+def revenue_by_month_chart(*, user, period: Period, settings: ReportSettings) -> Chart:
+    """Revenue won month by month in the period's fiscal year against the year before."""
+    fiscal = settings.fiscal
+    year = fiscal.year_of(period.end)
+    data = metrics.monthly(
+        user=user,
+        measures=["revenue_won"],
+        period=Period(fiscal.year_start(year - 1), fiscal.year_end(year)),
+        tz=settings.tz,
+    )["revenue_won"]
+    months = months_between(fiscal.year_start(year), fiscal.year_end(year))
+    today = settings.today()
+    return Chart(
+        "bar",
+        _("Revenue won by month"),
+        [formats.date_format(m, "M") for m in months],
+        [
+            (
+                fiscal.year_label(year - 1),
+                [data.get((None, add_months(m, -12)), Decimal(0)) for m in months],
+            ),
+            (
+                fiscal.year_label(year),
+                [data.get((None, m), Decimal(0)) if m <= today else None for m in months],
+            ),
+        ],
+        "money",
+        [records_link("revenue_won", m, month_end(m)) for m in months],
+    )
+
+
+_DISPLAY_RELATED = {
+    "lead": ["owner", "channel"],
+    "opportunity": ["account", "owner", "stage"],
+    "quote": ["opportunity__account"],
+    "quote_line": ["quote__opportunity__account", "product"],
+    "activity": ["assignee", "account"],
+}
+
+
+def records_for_display(queryset, source: str, date_field: str):
+    """A drill-down's rows with what the list shows, newest first."""
+    return queryset.select_related(*_DISPLAY_RELATED[source]).order_by(f"-{date_field}", "-pk")
