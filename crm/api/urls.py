@@ -19,6 +19,7 @@ sales_api.register(router)
 
 urlpatterns = [
     path("v1/auth/token/", obtain_token, name="api-token"),
+    path("v1/reports/", include("crm.reports.api")),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

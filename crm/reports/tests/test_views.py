@@ -141,7 +141,12 @@ def test_the_drill_down_keeps_visibility(client, data, rep, other_rep):
 
     response = client.get(
         url,
-        {"measure": "deals_won", "start": today.replace(day=1), "end": today, "owner": other_rep.pk},
+        {
+            "measure": "deals_won",
+            "start": today.replace(day=1),
+            "end": today,
+            "owner": other_rep.pk,
+        },
     )
 
     assert response.status_code == 200
@@ -196,7 +201,12 @@ def test_a_manager_sets_a_team_members_targets(client, manager, rep):
     page = client.get(url, {"subject": f"user-{rep.pk}", "year": year})
     response = client.post(
         url,
-        {"subject": f"user-{rep.pk}", "year": year, april: "1.500,50", f"t-{year}-04-deals_won": "3"},
+        {
+            "subject": f"user-{rep.pk}",
+            "year": year,
+            april: "1.500,50",
+            f"t-{year}-04-deals_won": "3",
+        },
     )
 
     assert page.status_code == 200
@@ -269,3 +279,33 @@ def test_query_counts_do_not_grow_with_records(client, admin, rep, other_rep, ur
     many = _queries(client, url())
 
     assert many == few
+
+
+def test_the_api_gives_the_dashboards_figures(api_client, data, rep):
+    api_client.force_authenticate(rep)
+
+    response = api_client.get(reverse("api-report-dashboard"), {"period": "month"})
+
+    assert response.status_code == 200
+    figures = {f["key"]: f for f in response.json()["figures"]}
+    assert figures["revenue_won"]["values"][0] == "1000.00"
+    assert figures["deals_won"]["values"][0] == 1
+
+
+def test_the_api_gives_a_report_and_refuses_bad_input(api_client, data, admin, rep):
+    api_client.force_authenticate(admin)
+
+    response = api_client.get(
+        reverse("api-report"), {"measure": "revenue_won", "dimension": "owner"}
+    )
+    bad = api_client.get(reverse("api-report"), {"measure": "nope"})
+
+    assert response.status_code == 200
+    rows = {r["key"]: r for r in response.json()["tables"][0]["rows"]}
+    assert rows[str(rep.pk)]["values"][-1] == "1000.00"
+    assert bad.status_code == 400
+    assert "measure" in bad.json()["errors"]
+
+
+def test_the_api_needs_a_login(api_client):
+    assert api_client.get(reverse("api-report-dashboard")).status_code in (401, 403)
