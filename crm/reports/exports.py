@@ -52,6 +52,7 @@ COLUMN_WIDTH_MAX = 60
 COLUMN_WIDTH_MIN = 8
 
 PDF_LANDSCAPE_COLUMNS = 8  # a table with more columns than this turns the pages landscape
+PDF_DENSE_COLUMNS = 12  # and with more than this, it is set in smaller, condensed type
 
 CENT = Decimal("0.01")
 
@@ -308,6 +309,7 @@ def report_pdf_context(
             "rows": table.rows,
             "total": table.total,
             "columns": len(table.headers),
+            "dense": len(table.headers) > PDF_DENSE_COLUMNS,
         }
         for table in report.tables
     ]
@@ -319,7 +321,6 @@ def report_pdf_context(
         "charts": [{"title": chart.title, "svg": _chart_svg(chart)} for chart in report.charts],
         "tables": tables,
         "landscape": widest > PDF_LANDSCAPE_COLUMNS,
-        "dense": widest > 12,
     }
 
 
