@@ -152,7 +152,9 @@ def _live_snapshot(user, filters: dict | None = None) -> dict:
     if filters:
         deals = deals.filter(metrics.filters_q("opportunity", filters))
         activities = activities.filter(metrics.filters_q("activity", filters))
-    row = deals.order_by().aggregate(n=Count("id"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted))
+    row = deals.order_by().aggregate(
+        n=Count("id"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted)
+    )
     return {
         "open_amount": Decimal(row["sum_amount"] or 0).quantize(CENT, ROUND_HALF_UP),
         "weighted_amount": (Decimal(row["sum_weighted"] or 0) / 100).quantize(CENT, ROUND_HALF_UP),
@@ -721,7 +723,6 @@ def pipeline_report(
     open_stages = [s for s in stages if s.kind == StageKind.OPEN]
     won_stages = [s for s in stages if s.kind == StageKind.WON]
     start, end = period.bounds(settings.tz)
-    now = timezone.now()
 
     # 1. Open deals now, by stage.
     weighted = ExpressionWrapper(
@@ -743,7 +744,9 @@ def pipeline_report(
                 "stage": stage,
                 "count": row.get("n", 0),
                 "amount": Decimal(row.get("sum_amount") or 0).quantize(CENT, ROUND_HALF_UP),
-                "weighted": (Decimal(row.get("sum_weighted") or 0) / 100).quantize(CENT, ROUND_HALF_UP),
+                "weighted": (Decimal(row.get("sum_weighted") or 0) / 100).quantize(
+                    CENT, ROUND_HALF_UP
+                ),
                 "link": f"{board}?{urlencode({'stage': stage.pk, **filters})}",
             }
         )
@@ -805,7 +808,7 @@ def pipeline_report(
         for row in deals.filter(stage__kind=StageKind.OPEN)
         .order_by()
         .values("stage_id")
-        .annotate(n=Count("id"), oldest=Max(now - F("stage_changed_at")))
+        .annotate(n=Count("id"))
     }
     time_rows = []
     for stage in open_stages:
