@@ -37,7 +37,9 @@ def snapshot_take(*, day: dt.date, at: dt.datetime | None = None) -> int:
     )
     for row in deals:
         entry = rows[row["owner_id"], row["team_id"]]
-        entry.update(open_deals=row["n"], open_amount=row["sum_amount"], weighted=row["sum_weighted"])
+        entry.update(
+            open_deals=row["n"], open_amount=row["sum_amount"], weighted=row["sum_weighted"]
+        )
     overdue = (
         Activity.objects.filter(status=ActivityStatus.PENDING, due_at__lt=at)
         .order_by()
