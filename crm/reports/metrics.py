@@ -12,7 +12,7 @@ the figures a user sees and the records listed behind them are the same rows.
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
@@ -163,7 +163,10 @@ class Ratio:
     def compute(self, numerator, denominator) -> Decimal | None:
         if not denominator:
             return None
-        return (Decimal(numerator) * self.scale / Decimal(denominator)).quantize(Decimal("0.1"))
+        # Money to the cent, other ratios to one decimal; half up, like every other figure.
+        places = Decimal("0.01") if self.value_format == "money" else Decimal("0.1")
+        value = Decimal(numerator) * self.scale / Decimal(denominator)
+        return value.quantize(places, ROUND_HALF_UP)
 
 
 _WON = Q(stage__kind=StageKind.WON)

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
+    Case,
     Count,
     DecimalField,
     DurationField,
@@ -23,6 +24,8 @@ from django.db.models import (
     Q,
     Subquery,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import Coalesce, TruncMonth
 from django.urls import reverse
@@ -129,29 +132,33 @@ DASHBOARD_FIGURES = [
 ]
 
 
-def _snapshot_scope(user) -> Q:
-    """Who owns the snapshot rows a user may add up: the same people as in `visible_to`."""
+def _snapshot_scope(user, owner: str = "owner", team: str = "team_id") -> Q:
+    """Whose open pipeline and overdue work a user adds up, by owner and team only (the
+    snapshot stores no more): their own, their teams' and their members'; everybody's for an
+    administrator. `owner`/`team` name the fields on the model the scope applies to."""
     if user.is_admin:
         return Q()
-    scope = Q(owner=user)
+    scope = Q(**{owner: user})
     team_ids = user.scope_team_ids()
     if team_ids:
         members = User.objects.filter(team_id__in=team_ids).values("pk")
-        scope |= Q(team_id__in=team_ids) | Q(owner_id__in=members)
+        scope |= Q(**{f"{team}__in": team_ids}) | Q(**{f"{owner}_id__in": members})
     return scope
 
 
-def _live_snapshot(user, filters: dict | None = None) -> dict:
+def _live_snapshot(user) -> dict:
+    """Now, in the same scope as the stored snapshots, so that the two compare."""
     weighted = ExpressionWrapper(
         F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
     )
-    deals = Opportunity.objects.visible_to(user).filter(stage__kind=StageKind.OPEN)
-    activities = Activity.objects.visible_to(user).filter(
-        status=ActivityStatus.PENDING, due_at__lt=timezone.now()
+    deals = Opportunity.objects.visible_to(user).filter(
+        _snapshot_scope(user), stage__kind=StageKind.OPEN
     )
-    if filters:
-        deals = deals.filter(metrics.filters_q("opportunity", filters))
-        activities = activities.filter(metrics.filters_q("activity", filters))
+    activities = Activity.objects.visible_to(user).filter(
+        _snapshot_scope(user, "assignee", "assignee__team_id"),
+        status=ActivityStatus.PENDING,
+        due_at__lt=timezone.now(),
+    )
     row = deals.order_by().aggregate(
         n=Count("id"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted)
     )
@@ -163,6 +170,18 @@ def _live_snapshot(user, filters: dict | None = None) -> dict:
 
 
 def _stored_snapshots(user, days: list[dt.date]) -> dict[dt.date, dict]:
+    """The stored figures at the end of each day; a day with a snapshot but none of the
+    user's rows is zero, a day without any snapshot is unknown (missing)."""
+    if not days:
+        return {}
+    stored = set(
+        PipelineSnapshot.objects.filter(day__in=days)
+        .order_by()
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    zero = {"open_amount": Decimal(0), "weighted_amount": Decimal(0), "overdue_activities": 0}
+    result = {day: dict(zero) for day in stored}
     rows = (
         PipelineSnapshot.objects.filter(_snapshot_scope(user), day__in=days)
         .order_by()
@@ -173,14 +192,13 @@ def _stored_snapshots(user, days: list[dt.date]) -> dict[dt.date, dict]:
             overdue_activities=Sum("overdue_activities"),
         )
     )
-    return {
-        row["day"]: {
+    for row in rows:
+        result[row["day"]] = {
             "open_amount": Decimal(row["open_amount"] or 0),
             "weighted_amount": Decimal(row["weighted_amount"] or 0),
             "overdue_activities": int(row["overdue_activities"] or 0),
         }
-        for row in rows
-    }
+    return result
 
 
 def dashboard(*, user, period: Period, settings: ReportSettings) -> dict:
@@ -578,11 +596,26 @@ def _report_yoy(*, user, spec: ReportSpec, settings: ReportSettings) -> Report:
         dimension=spec.dimension,
         filters=filters,
     )
-    # Only the months that have begun count in the totals, on both sides, to compare like
-    # with like while the year runs.
+    # While the year runs, its total is to date and the previous year's runs to the same
+    # day a year before (like the dashboard), from a second query cut at that day.
     today = settings.today()
     this_months = months_between(this_start, this_end)
     elapsed = [m for m in this_months if m <= today] or this_months[:1]
+    current_end = min(max(today, this_start), this_end)
+    last_end = add_months(current_end, -12, month_end=True)
+    last_data = metrics.monthly(
+        user=user,
+        measures=bases,
+        period=Period(last_start, last_end),
+        tz=settings.tz,
+        dimension=spec.dimension,
+        filters=filters,
+    )
+    last_months = months_between(last_start, last_end)
+    last_merged: dict[str, dict] = {base: defaultdict(int) for base in bases}
+    for base in bases:
+        for (_v, month), amount in last_data[base].items():
+            last_merged[base][None, month] += amount
     last_of = {m: add_months(m, -12) for m in this_months}
     merged: dict[str, dict] = {base: defaultdict(int) for base in bases}
     for base in bases:
@@ -608,17 +641,16 @@ def _report_yoy(*, user, spec: ReportSpec, settings: ReportSettings) -> Report:
             records_link(drill, months[0], month_end(months[-1]), filters),
         ]
         rows.append(Row(str(label), _yoy_cells(spec, current, previous, fmt, links)))
-    elapsed_last = [last_of[m] for m in elapsed]
     total_links = [
-        records_link(drill, elapsed_last[0], month_end(elapsed_last[-1]), filters),
-        records_link(drill, elapsed[0], min(month_end(elapsed[-1]), today), filters),
+        records_link(drill, last_start, last_end, filters),
+        records_link(drill, this_start, current_end, filters),
     ]
     total = Row(
         str(_("Total to date")) if len(elapsed) < 12 else str(_("Total")),
         _yoy_cells(
             spec,
             metrics.compute(spec.measure, _sum_months(merged, bases, None, elapsed)),
-            metrics.compute(spec.measure, _sum_months(merged, bases, None, elapsed_last)),
+            metrics.compute(spec.measure, _sum_months(last_merged, bases, None, last_months)),
             fmt,
             total_links,
         ),
@@ -647,6 +679,7 @@ def _report_yoy(*, user, spec: ReportSpec, settings: ReportSettings) -> Report:
     ]
     if spec.dimension:
         values = {k[0] for base in bases for k in data[base]}
+        values |= {k[0] for base in bases for k in last_data[base]}
         labels = metrics.dimension_labels(spec.dimension, values)
         totals = {
             v: metrics.compute(spec.measure, _sum_months(data, bases, v, elapsed)) for v in values
@@ -655,8 +688,8 @@ def _report_yoy(*, user, spec: ReportSpec, settings: ReportSettings) -> Report:
         for v in _order_values(spec.dimension, values, totals):
             extra = {**filters, spec.dimension: v}
             links = [
-                records_link(drill, elapsed_last[0], month_end(elapsed_last[-1]), extra),
-                records_link(drill, elapsed[0], min(month_end(elapsed[-1]), today), extra),
+                records_link(drill, last_start, last_end, extra),
+                records_link(drill, this_start, current_end, extra),
             ]
             by_value.append(
                 Row(
@@ -664,7 +697,9 @@ def _report_yoy(*, user, spec: ReportSpec, settings: ReportSettings) -> Report:
                     _yoy_cells(
                         spec,
                         totals[v],
-                        metrics.compute(spec.measure, _sum_months(data, bases, v, elapsed_last)),
+                        metrics.compute(
+                            spec.measure, _sum_months(last_data, bases, v, last_months)
+                        ),
                         fmt,
                         links,
                     ),
@@ -762,7 +797,13 @@ def pipeline_report(
         .values("m")
     )
     reached_rows = (
-        cohort.annotate(reached=Coalesce(Subquery(furthest), F("stage__position")))
+        cohort.annotate(
+            reached=Coalesce(
+                Subquery(furthest),
+                # No open stage in its history (made closed): it reached none of them.
+                Case(When(stage__kind=StageKind.OPEN, then=F("stage__position")), default=Value(0)),
+            )
+        )
         .order_by()
         .values("reached", "stage__kind")
         .annotate(n=Count("id"))
@@ -998,7 +1039,7 @@ def plan(*, user, subject: PlanSubject, year: int, settings: ReportSettings) -> 
             "weighted": (Decimal(row["sum_weighted"] or 0) / 100).quantize(CENT, ROUND_HALF_UP),
             "count": row["n"],
         }
-    overdue = open_deals.filter(expected_close_date__lt=max(start, today.replace(day=1))).aggregate(
+    overdue = open_deals.filter(expected_close_date__lt=today.replace(day=1)).aggregate(
         n=Count("id"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted)
     )
     rows = []
