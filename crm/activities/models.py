@@ -173,7 +173,11 @@ class Activity(TimeStampedModel):
             models.Index(fields=["account", "-due_at"], name="activity_account_idx"),
             models.Index(fields=["lead", "-due_at"], name="activity_lead_idx"),
             models.Index(fields=["opportunity", "-due_at"], name="activity_opportunity_idx"),
-            models.Index(fields=["completed_at"], name="activity_completed_idx"),
+            models.Index(
+                fields=["completed_at"],
+                name="activity_completed_idx",
+                include=["status", "assignee", "kind"],
+            ),
         ]
         constraints = [
             # A lead is not yet an account: an activity is about one or the other.

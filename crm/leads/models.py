@@ -204,6 +204,12 @@ class Lead(TimeStampedModel):
             models.Index(fields=["owner", "status", "-created_at"], name="lead_owner_status_idx"),
             models.Index(fields=["team", "-created_at"], name="lead_team_idx"),
             models.Index(fields=["status", "-created_at"], name="lead_status_idx"),
+            # Reports count leads by when they came in, per owner and team.
+            models.Index(
+                fields=["created_at"],
+                name="lead_report_idx",
+                include=["owner", "team", "converted_opportunity"],
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -1,6 +1,6 @@
 """Read queries of the reports: the dashboard, the report views, the pipeline and planning.
 
-All figures come from `crm.reports.metrics` (which starts from each model's `visible_to`),
+All figures come from `crm.reports.metrics` (and its `scope_q`: whose figures a user sees),
 grouped by month in the database and folded here into quarters, fiscal years, running totals
 and comparisons, so a page costs a handful of grouped queries whatever the data's size.
 """
@@ -13,21 +13,15 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
-    Case,
     Count,
     DecimalField,
     DurationField,
     ExpressionWrapper,
     F,
-    Max,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -44,7 +38,7 @@ from crm.reports.periods import (
     month_end,
     months_between,
 )
-from crm.sales.models import Opportunity, Pipeline, StageChange, StageKind
+from crm.sales.models import Opportunity, Pipeline, Stage, StageChange, StageKind
 from crm.users.models import Team, User
 
 CENT = Decimal("0.01")
@@ -132,30 +126,30 @@ DASHBOARD_FIGURES = [
 ]
 
 
-def _snapshot_scope(user, owner: str = "owner", team: str = "team_id") -> Q:
-    """Whose open pipeline and overdue work a user adds up, by owner and team only (the
-    snapshot stores no more): their own, their teams' and their members'; everybody's for an
-    administrator. `owner`/`team` name the fields on the model the scope applies to."""
+def _snapshot_scope(user) -> Q:
+    """The stored snapshot rows in a user's figures: the same owners and teams as
+    `metrics.scope_q`."""
     if user.is_admin:
         return Q()
-    scope = Q(**{owner: user})
+    scope = Q(owner=user)
     team_ids = user.scope_team_ids()
     if team_ids:
         members = User.objects.filter(team_id__in=team_ids).values("pk")
-        scope |= Q(**{f"{team}__in": team_ids}) | Q(**{f"{owner}_id__in": members})
+        scope |= Q(team_id__in=team_ids) | Q(owner_id__in=members)
     return scope
 
 
 def _live_snapshot(user) -> dict:
-    """Now, in the same scope as the stored snapshots, so that the two compare."""
+    """Now, in the figures' scope (the same as the stored snapshots'), so that they compare."""
     weighted = ExpressionWrapper(
         F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
     )
-    deals = Opportunity.objects.visible_to(user).filter(
-        _snapshot_scope(user), stage__kind=StageKind.OPEN
+    deals = Opportunity.objects.filter(
+        metrics.scope_q("opportunity", user),
+        stage__in=Stage.objects.filter(kind=StageKind.OPEN).values("pk"),
     )
-    activities = Activity.objects.visible_to(user).filter(
-        _snapshot_scope(user, "assignee", "assignee__team_id"),
+    activities = Activity.objects.filter(
+        metrics.scope_q("activity", user),
         status=ActivityStatus.PENDING,
         due_at__lt=timezone.now(),
     )
@@ -748,30 +742,48 @@ def pipeline_report(
     settings: ReportSettings,
     filters: dict | None = None,
 ) -> dict:
-    """Open deals by stage, the funnel of the deals created in `period`, the average time
-    deals spent in each stage (stays that ended in `period`) and the age of open deals."""
+    """Open deals by stage with their age, the funnel of the deals created in `period`, and
+    the average time deals spent in each stage (stays that ended in `period`); three grouped
+    queries, none joining the stage table."""
     filters = filters or {}
-    deals = Opportunity.objects.visible_to(user).filter(
-        metrics.filters_q("opportunity", filters), pipeline=pipeline
+    deals = Opportunity.objects.filter(
+        metrics.scope_q("opportunity", user),
+        metrics.filters_q("opportunity", filters),
+        pipeline=pipeline,
     )
     stages = list(pipeline.stages.order_by("position", "id"))
+    by_id = {s.pk: s for s in stages}
     open_stages = [s for s in stages if s.kind == StageKind.OPEN]
     won_stages = [s for s in stages if s.kind == StageKind.WON]
     start, end = period.bounds(settings.tz)
+    today = settings.today()
 
-    # 1. Open deals now, by stage.
+    # 1. Open deals now, by stage, with their ages (days since created).
     weighted = ExpressionWrapper(
         F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
     )
+    aggregates = {"n": Count("id"), "sum_amount": Sum("amount"), "sum_weighted": Sum(weighted)}
+    for index, (low, high) in enumerate(AGEING_BUCKETS):
+        newest = dt.datetime.combine(
+            today - dt.timedelta(days=low - 1), dt.time.min, tzinfo=settings.tz
+        )
+        condition = Q(created_at__lt=newest)
+        if high is not None:
+            oldest = dt.datetime.combine(
+                today - dt.timedelta(days=high), dt.time.min, tzinfo=settings.tz
+            )
+            condition &= Q(created_at__gte=oldest)
+        aggregates[f"n{index}"] = Count("id", filter=condition)
+        aggregates[f"a{index}"] = Sum("amount", filter=condition)
     by_stage = {
         row["stage_id"]: row
-        for row in deals.filter(stage__kind=StageKind.OPEN)
+        for row in deals.filter(stage__in=[s.pk for s in open_stages])
         .order_by()
         .values("stage_id")
-        .annotate(n=Count("id"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted))
+        .annotate(**aggregates)
     }
     board = reverse("opportunity-list")
-    stage_rows = []
+    stage_rows, ageing_rows = [], []
     for stage in open_stages:
         row = by_stage.get(stage.pk, {})
         stage_rows.append(
@@ -785,42 +797,53 @@ def pipeline_report(
                 "link": f"{board}?{urlencode({'stage': stage.pk, **filters})}",
             }
         )
-
-    # 2. Funnel: of the deals created in the period, how many reached each stage (a won
-    # deal reached them all); the furthest open stage comes from the stage history.
-    cohort = deals.filter(created_at__gte=start, created_at__lt=end)
-    furthest = (
-        StageChange.objects.filter(opportunity_id=OuterRef("pk"), to_stage__kind=StageKind.OPEN)
-        .order_by()
-        .values("opportunity_id")
-        .annotate(m=Max("to_stage__position"))
-        .values("m")
-    )
-    reached_rows = (
-        cohort.annotate(
-            reached=Coalesce(
-                Subquery(furthest),
-                # No open stage in its history (made closed): it reached none of them.
-                Case(When(stage__kind=StageKind.OPEN, then=F("stage__position")), default=Value(0)),
-            )
+        ageing_rows.append(
+            {
+                "stage": stage,
+                "buckets": [
+                    {
+                        "count": row.get(f"n{i}", 0),
+                        "amount": Decimal(row.get(f"a{i}") or 0).quantize(CENT, ROUND_HALF_UP),
+                    }
+                    for i in range(len(AGEING_BUCKETS))
+                ],
+            }
         )
-        .order_by()
-        .values("reached", "stage__kind")
-        .annotate(n=Count("id"))
-    )
+    ageing_totals = [
+        {
+            "count": sum(r["buckets"][i]["count"] for r in ageing_rows),
+            "amount": sum((r["buckets"][i]["amount"] for r in ageing_rows), Decimal(0)),
+        }
+        for i in range(len(AGEING_BUCKETS))
+    ]
+
+    # 2. Funnel: of the deals created in the period, how many reached each open stage (the
+    # furthest one each deal has been in; a won deal reached them all).
     reached: dict[int, int] = defaultdict(int)
     won_count = 0
-    for row in reached_rows:
-        if row["stage__kind"] == StageKind.WON:
+    for row in (
+        deals.filter(created_at__gte=start, created_at__lt=end)
+        .order_by()
+        .values("stage_id", "furthest_stage_id")
+        .annotate(n=Count("id"))
+    ):
+        stage = by_id.get(row["stage_id"])
+        if stage is not None and stage.kind == StageKind.WON:
             won_count += row["n"]
-        else:
-            reached[row["reached"]] += row["n"]
+            continue
+        furthest = by_id.get(row["furthest_stage_id"])
+        if furthest is not None:
+            reached[furthest.position] += row["n"]
     funnel = []
     for stage in open_stages:
         count = won_count + sum(n for position, n in reached.items() if position >= stage.position)
         funnel.append({"label": stage.name, "count": count, "stage": stage})
     funnel.append(
-        {"label": str(_("Won")), "count": won_count, "stage": won_stages[0] if won_stages else None}
+        {
+            "label": str(_("Won")),
+            "count": won_count,
+            "stage": won_stages[0] if won_stages else None,
+        }
     )
     previous = None
     for step in funnel:
@@ -832,24 +855,16 @@ def pipeline_report(
         previous = step["count"]
     funnel_link = records_link("deals_new", period.start, period.end, filters)
 
-    # 3. Time in stage: stays that ended in the period (moved on), and stays still running.
+    # 3. Time in stage: the stays that ended in the period (the deal moved on).
     stay = ExpressionWrapper(F("left_at") - F("changed_at"), output_field=DurationField())
     changes = StageChange.objects.filter(
-        opportunity__in=deals.values("pk"), to_stage__kind=StageKind.OPEN
+        to_stage__in=[s.pk for s in open_stages], left_at__gte=start, left_at__lt=end
     )
+    if not user.is_admin or filters:
+        changes = changes.filter(opportunity__in=deals.values("pk"))
     ended = {
         row["to_stage_id"]: row
-        for row in changes.filter(left_at__gte=start, left_at__lt=end)
-        .order_by()
-        .values("to_stage_id")
-        .annotate(n=Count("id"), total=Sum(stay))
-    }
-    running = {
-        row["stage_id"]: row
-        for row in deals.filter(stage__kind=StageKind.OPEN)
-        .order_by()
-        .values("stage_id")
-        .annotate(n=Count("id"))
+        for row in changes.order_by().values("to_stage_id").annotate(n=Count("id"), total=Sum(stay))
     }
     time_rows = []
     for stage in open_stages:
@@ -859,60 +874,14 @@ def pipeline_report(
             average = (metrics.MEASURES["cycle_days_won"].clean(row["total"]) / row["n"]).quantize(
                 Decimal("0.1"), ROUND_HALF_UP
             )
-        current = running.get(stage.pk, {})
         time_rows.append(
             {
                 "stage": stage,
                 "moves": row["n"] if row else 0,
                 "average_days": average,
-                "open_now": current.get("n", 0),
+                "open_now": by_stage.get(stage.pk, {}).get("n", 0),
             }
         )
-
-    # 4. Ageing of open deals, by days since they were created.
-    today = settings.today()
-    ageing_counts = defaultdict(lambda: {"count": 0, "amount": Decimal(0)})
-    cases = []
-    for low, high in AGEING_BUCKETS:
-        newest = dt.datetime.combine(
-            today - dt.timedelta(days=low - 1), dt.time.min, tzinfo=settings.tz
-        )
-        condition = Q(created_at__lt=newest)
-        if high is not None:
-            oldest = dt.datetime.combine(
-                today - dt.timedelta(days=high), dt.time.min, tzinfo=settings.tz
-            )
-            condition &= Q(created_at__gte=oldest)
-        cases.append(condition)
-    aggregates = {}
-    for index, condition in enumerate(cases):
-        aggregates[f"n{index}"] = Count("id", filter=condition)
-        aggregates[f"a{index}"] = Sum("amount", filter=condition)
-    ageing_rows = []
-    for row in (
-        deals.filter(stage__kind=StageKind.OPEN)
-        .order_by()
-        .values("stage_id")
-        .annotate(**aggregates)
-    ):
-        for index in range(len(AGEING_BUCKETS)):
-            entry = ageing_counts[row["stage_id"], index]
-            entry["count"] = row[f"n{index}"]
-            entry["amount"] = Decimal(row[f"a{index}"] or 0).quantize(CENT, ROUND_HALF_UP)
-    for stage in open_stages:
-        ageing_rows.append(
-            {
-                "stage": stage,
-                "buckets": [ageing_counts[stage.pk, i] for i in range(len(AGEING_BUCKETS))],
-            }
-        )
-    ageing_totals = [
-        {
-            "count": sum(ageing_counts[s.pk, i]["count"] for s in open_stages),
-            "amount": sum((ageing_counts[s.pk, i]["amount"] for s in open_stages), Decimal(0)),
-        }
-        for i in range(len(AGEING_BUCKETS))
-    ]
     return {
         "stages": stage_rows,
         "stage_totals": {
@@ -1020,8 +989,10 @@ def plan(*, user, subject: PlanSubject, year: int, settings: ReportSettings) -> 
     weighted = ExpressionWrapper(
         F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
     )
-    open_deals = Opportunity.objects.visible_to(user).filter(
-        metrics.filters_q("opportunity", filters), stage__kind=StageKind.OPEN
+    open_deals = Opportunity.objects.filter(
+        metrics.scope_q("opportunity", user),
+        metrics.filters_q("opportunity", filters),
+        stage__kind=StageKind.OPEN,
     )
     pipeline_rows = (
         open_deals.filter(expected_close_date__gte=start, expected_close_date__lte=end)

@@ -139,6 +139,7 @@ def opportunity_create(
         team=owner.team,
         probability_overridden=overridden,
         stage_changed_at=now,
+        furthest_stage=stage if stage.is_open else None,
         created_by=actor,
         updated_by=actor,
     )
@@ -159,7 +160,7 @@ def _lock(opportunity: Opportunity, expected_version: int | None) -> Opportunity
     """The stored row under a lock; a stale version (someone saved meanwhile) is a conflict."""
     current = (
         Opportunity.objects.select_for_update(of=("self",))
-        .select_related("stage", "owner", "account")
+        .select_related("stage", "owner", "account", "furthest_stage")
         .get(pk=opportunity.pk)
     )
     if expected_version is not None and current.version != expected_version:
@@ -249,6 +250,9 @@ def opportunity_move(
     current.lost_reason = lost_reason if stage.is_lost else None
     current.lost_note = lost_note.strip() if stage.is_lost else ""
     current.closed_at = now if not stage.is_open else None
+    furthest = current.furthest_stage
+    if stage.is_open and (furthest is None or stage.position > furthest.position):
+        current.furthest_stage = stage
     current.full_clean()
     _save(current, actor)
     StageChange.objects.filter(opportunity=current, left_at__isnull=True).update(left_at=now)

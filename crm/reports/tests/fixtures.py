@@ -172,8 +172,14 @@ def _deal(
             left_at=left,
         )
         previous = data.stages[name]
+    # The furthest open stage of its history, as the moves would have recorded it.
+    reached = [data.stages[name] for name, _entered, _left in history]
+    reached = [s for s in reached if s.kind == "open"]
     Opportunity.objects.filter(pk=deal.pk).update(
-        created_at=created, closed_at=closed, stage_changed_at=history[-1][1]
+        created_at=created,
+        closed_at=closed,
+        stage_changed_at=history[-1][1],
+        furthest_stage=max(reached, key=lambda s: s.position) if reached else None,
     )
     deal.refresh_from_db()
     data.deals[key] = deal

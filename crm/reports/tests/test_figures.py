@@ -848,9 +848,9 @@ def test_dashboard_last_month_counts_the_edge_of_march(data, frozen):
 
 # Each user's own dashboard, April 2026 to date (this, previous, year before).
 SCOPED_DASHBOARD = {
-    # Marta sees Norte (hers and Ana's) and nobody's leads
+    # Marta sees Norte's figures (hers and Ana's); an unassigned lead is nobody's figure
     "marta": {
-        "leads_new": [3, 1, 0],  # L2, L5, L9 | L1 | (L7 is Bruno's)
+        "leads_new": [2, 1, 0],  # L2, L5 | L1 | (L9 is nobody's, L7 is Bruno's)
         "deals_won": [2, 0, 1],  # D1, D4 | - | D6
         "revenue_won": [2000, 0, 1000],
         "deals_lost": [0, 1, 0],  # - | D9 | (D8 is Bruno's)
@@ -954,7 +954,7 @@ SCOPED_TOTALS = {
         "product_quoted": 4300,  # 1,500 + 800 + 2,000
     },
     "marta": {
-        "leads_new": 5,  # L8, L1, L2, L5 and nobody's L9
+        "leads_new": 4,  # L8, L1, L2, L5 (nobody's L9 is no team's figure)
         "leads_converted": 2,  # L1, L5
         "deals_new": 4,  # D1, D9, D4, D10
         "deals_won": 3,  # D3, D1, D4

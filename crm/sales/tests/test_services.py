@@ -10,7 +10,7 @@ from django.utils import translation
 from crm.core.models import Channel
 from crm.customers.tests.factories import AccountFactory, ContactFactory
 from crm.sales import services
-from crm.sales.models import Opportunity
+from crm.sales.models import LostReason, Opportunity, Stage
 
 
 @pytest.fixture(autouse=True)
@@ -120,3 +120,32 @@ def test_opportunity_create_refuses_unknown_fields(rep):
             actor=rep, fields={"title": "X", "account": AccountFactory(owner=rep), "stage": 1}
         )
     assert Opportunity.objects.count() == 0
+
+
+def _stage(name):
+    return Stage.objects.get(pipeline__is_default=True, name=name)
+
+
+def test_a_deal_remembers_the_furthest_open_stage_it_reached(rep):
+    # given a new deal, in the first stage
+    deal = services.opportunity_create(
+        actor=rep, fields={"account": AccountFactory(owner=rep), "title": "Flota"}
+    )
+    assert deal.furthest_stage == _stage("En análisis")
+
+    # when it moves forward, back, and is then lost
+    for name in ("En negociación", "Oferta presentada"):
+        deal = services.opportunity_move(actor=rep, opportunity=deal, stage=_stage(name))
+    deal = services.opportunity_move(
+        actor=rep,
+        opportunity=deal,
+        stage=_stage("Perdida"),
+        lost_reason=LostReason.objects.first(),
+    )
+
+    # then the furthest it got is still the negotiation, and each stay has its end
+    deal.refresh_from_db()
+    assert deal.furthest_stage == _stage("En negociación")
+    stays = list(deal.stage_changes.order_by("changed_at", "id"))
+    assert [s.left_at for s in stays[:-1]] == [s.changed_at for s in stays[1:]]
+    assert stays[-1].left_at is None
