@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +26,7 @@ from crm.activities.models import Activity, ActivityKind, ActivityStatus
 from crm.core.models import PROVINCES, Channel, Sector
 from crm.customers.models import SizeSegment
 from crm.leads.models import Lead
+from crm.reports.models import DailyFigure, SummaryState
 from crm.reports.periods import Period
 from crm.sales.models import (
     Opportunity,
@@ -90,6 +92,21 @@ def _queryset(source: str, user):
     if model is None:
         raise UnknownName(source)
     return model.objects.filter(scope_q(source, user))
+
+
+def source_model(source: str):
+    return _MODELS[source]
+
+
+# The daily summary (DailyFigure) holds every measure of these sources per day, owner and
+# team; it can answer when a figure is split or filtered by nothing else.
+SUMMARY_OWNERS = {
+    "lead": ("owner", "team"),
+    "opportunity": ("owner", "team"),
+    "quote": ("opportunity__owner", "opportunity__team"),
+    "activity": ("assignee", "assignee__team"),
+}
+SUMMARY_DIMENSIONS = {"owner": "owner", "team": "team", "role": "owner__role"}
 
 
 _DEAL_PATHS = {
@@ -470,6 +487,69 @@ def _groups(measures: list[str]) -> dict[tuple[str, str], list[Measure]]:
     return groups
 
 
+def summary_groups() -> dict[tuple[str, str], list[Measure]]:
+    """The measures the daily summary holds, by kind of record and moment."""
+    return _groups([k for k, m in MEASURES.items() if m.source in SUMMARY_OWNERS])
+
+
+def _summary_until(tz: ZoneInfo) -> dt.date | None:
+    """The first day not in the daily summary, when today's summary exists for this time
+    zone; None to count everything from the records."""
+    state = SummaryState.objects.filter(pk=SummaryState.SINGLETON_ID).first()
+    if state is None or state.time_zone != str(tz):
+        return None
+    if state.built_on != timezone.localtime(timezone.now(), tz).date():
+        return None
+    return state.until
+
+
+def _summary_scope(user) -> Q:
+    """`scope_q` on the summary's owner and team columns."""
+    if user.is_admin:
+        return Q()
+    scope = Q(owner_id=user.pk)
+    team_ids = user.scope_team_ids()
+    if team_ids:
+        members = User.objects.filter(team_id__in=team_ids).values("pk")
+        scope |= Q(owner_id__in=members) | Q(team_id__in=team_ids)
+    return scope
+
+
+def _summary_usable(group: list[Measure], dimension, filters) -> bool:
+    return (
+        group[0].source in SUMMARY_OWNERS
+        and (dimension is None or dimension in SUMMARY_DIMENSIONS)
+        and all(key in SUMMARY_DIMENSIONS for key in (filters or {}))
+    )
+
+
+def _summary_rows(user, start: dt.date, end: dt.date, filters):
+    """Daily summary rows of a user's scope from `start` to `end` (both included)."""
+    rows = DailyFigure.objects.filter(_summary_scope(user), day__gte=start, day__lte=end)
+    for dimension, value in (filters or {}).items():
+        path = SUMMARY_DIMENSIONS[dimension]
+        rows = rows.filter(**({f"{path}__isnull": True} if value == NONE_VALUE else {path: value}))
+    return rows.order_by()
+
+
+def _summary_value(measure: Measure, value):
+    if measure.aggregate == "count":
+        return int(value or 0)
+    return Decimal(value or 0)
+
+
+def _split(period: Period, until: dt.date | None) -> tuple[Period | None, Period | None]:
+    """The part of a period the summary answers (days before `until`) and the live part."""
+    if until is None or period.start >= until:
+        return None, period
+    if period.end < until:
+        return period, None
+    return (
+        Period(period.start, until - dt.timedelta(days=1)),
+        Period(until, period.end),
+    )
+
+
 def _dimension_value(value) -> str:
     return NONE_VALUE if value in (None, "") else str(value)
 
@@ -484,11 +564,35 @@ def monthly(
     filters: dict[str, str] | None = None,
 ) -> dict[str, dict[tuple[str | None, dt.date], Decimal | int]]:
     """Each measure by (dimension value, first day of the month), for the months the period
-    covers; one grouped query per kind of record and moment."""
+    covers; one grouped query per kind of record and moment (two when the daily summary
+    answers the older days)."""
     _check_dimension(measures, dimension)
-    start, end = period.bounds(tz)
     result: dict[str, dict] = {name: {} for name in measures}
+    until = _summary_until(tz)
+
+    def add(measure: Measure, value_key, month, value):
+        cell = result[measure.key]
+        cell[value_key, month] = cell.get((value_key, month), 0) + value
+
     for (source, date_field), group in _groups(measures).items():
+        live = period
+        if _summary_usable(group, dimension, filters):
+            stored, live = _split(period, until)
+            if stored is not None:
+                keys = ["month"]
+                rows = _summary_rows(user, stored.start, stored.end, filters).annotate(
+                    month=TruncMonth("day")
+                )
+                if dimension:
+                    rows = rows.annotate(dimension_value=F(SUMMARY_DIMENSIONS[dimension]))
+                    keys.insert(0, "dimension_value")
+                for row in rows.values(*keys).annotate(**{m.key: Sum(m.key) for m in group}):
+                    value_key = _dimension_value(row.get("dimension_value")) if dimension else None
+                    for m in group:
+                        add(m, value_key, row["month"], _summary_value(m, row[m.key]))
+        if live is None:
+            continue
+        start, end = live.bounds(tz)
         queryset = _queryset(source, user).filter(
             filters_q(source, filters),
             **{f"{date_field}__gte": start, f"{date_field}__lt": end},
@@ -509,8 +613,7 @@ def monthly(
                 month = month.astimezone(tz).date()
             value_key = _dimension_value(row.get("dimension_value")) if dimension else None
             for m in group:
-                cell = result[m.key]
-                cell[value_key, month] = cell.get((value_key, month), 0) + m.clean(row[m.key])
+                add(m, value_key, month, m.clean(row[m.key]))
     return result
 
 
@@ -523,23 +626,36 @@ def totals(
     filters: dict[str, str] | None = None,
 ) -> list[dict[str, Decimal | int]]:
     """Each measure's total over each period: one aggregate query per kind of record, moment
-    and distinct period (each reads only its own range of the moment's index)."""
+    and distinct period (each reads only its own range of the moment's index), the older days
+    from the daily summary when it is there."""
     result: list[dict] = [{} for _ in periods]
     distinct = list(dict.fromkeys((p.start, p.end) for p in periods))
+    until = _summary_until(tz)
     for (source, date_field), group in _groups(measures).items():
         base = _queryset(source, user).filter(filters_q(source, filters))
+        usable = _summary_usable(group, None, filters)
         answers = {}
         for start_day, end_day in distinct:
-            start, end = Period(start_day, end_day).bounds(tz)
-            answers[start_day, end_day] = (
-                base.filter(**{f"{date_field}__gte": start, f"{date_field}__lt": end})
-                .order_by()
-                .aggregate(**{m.key: m.expression() for m in group})
-            )
+            stored, live = _split(Period(start_day, end_day), until if usable else None)
+            values = {m.key: 0 if m.aggregate == "count" else Decimal(0) for m in group}
+            if stored is not None:
+                row = _summary_rows(user, stored.start, stored.end, filters).aggregate(
+                    **{m.key: Sum(m.key) for m in group}
+                )
+                for m in group:
+                    values[m.key] += _summary_value(m, row[m.key])
+            if live is not None:
+                start, end = live.bounds(tz)
+                row = (
+                    base.filter(**{f"{date_field}__gte": start, f"{date_field}__lt": end})
+                    .order_by()
+                    .aggregate(**{m.key: m.expression() for m in group})
+                )
+                for m in group:
+                    values[m.key] += m.clean(row[m.key])
+            answers[start_day, end_day] = values
         for index, period in enumerate(periods):
-            row = answers[period.start, period.end]
-            for m in group:
-                result[index][m.key] = m.clean(row[m.key])
+            result[index].update(answers[period.start, period.end])
     return result
 
 

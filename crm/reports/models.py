@@ -97,3 +97,52 @@ class PipelineSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.owner_id}/{self.team_id}"
+
+
+class DailyFigure(models.Model):
+    """The report measures' totals of one day (in the company's time zone) for one owner and
+    team: what the dashboard and the reports add up for days outside the live window, instead
+    of scanning a year of records. Rebuilt whole by a periodic task (see `SummaryState`)."""
+
+    day = models.DateField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    team = models.ForeignKey("users.Team", on_delete=models.CASCADE, null=True, related_name="+")
+    leads_new = models.PositiveIntegerField(default=0)
+    leads_converted = models.PositiveIntegerField(default=0)
+    deals_new = models.PositiveIntegerField(default=0)
+    pipeline_created = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    deals_won = models.PositiveIntegerField(default=0)
+    revenue_won = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    deals_lost = models.PositiveIntegerField(default=0)
+    amount_lost = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    deals_closed = models.PositiveIntegerField(default=0)
+    cycle_days_won = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    quotes_sent = models.PositiveIntegerField(default=0)
+    quotes_sent_amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    quotes_accepted = models.PositiveIntegerField(default=0)
+    activities_done = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "owner"], name="dailyfigure_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.owner_id}/{self.team_id}"
+
+
+class SummaryState(models.Model):
+    """When `DailyFigure` was built: it holds the days before `until`, counted in `time_zone`,
+    and is used only on the day it was built (`built_on`), so a missed rebuild falls back to
+    counting the records themselves rather than showing old figures."""
+
+    SINGLETON_ID = 1
+
+    built_on = models.DateField()
+    until = models.DateField()
+    time_zone = models.CharField(max_length=40)
+    built_at = models.DateTimeField()
+    seconds = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+
+    def __str__(self) -> str:
+        return f"{self.built_on}: before {self.until}"

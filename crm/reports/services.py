@@ -1,17 +1,26 @@
 """Writes of the reports app: the daily pipeline snapshot and the sales targets."""
 
 import datetime as dt
+import time
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.activities.models import Activity, ActivityStatus
-from crm.reports.models import PipelineSnapshot, Target, TargetMetric
+from crm.reports import metrics
+from crm.reports.models import (
+    DailyFigure,
+    PipelineSnapshot,
+    SummaryState,
+    Target,
+    TargetMetric,
+)
 from crm.sales.models import Opportunity, StageKind
 from crm.users.models import Team, User
 
@@ -119,3 +128,51 @@ def targets_save(
         target.save()
         saved += 1
     return saved
+
+
+# Days this close to today are always counted from the records themselves: that is where
+# conversions, answers and late edits land. Older days come from `DailyFigure`, rebuilt hourly.
+LIVE_DAYS = 62
+
+
+@transaction.atomic
+def daily_figures_rebuild(*, today: dt.date, tz) -> int:
+    """Recount every report measure per day, owner and team for the days before
+    `today - LIVE_DAYS`, replacing the whole summary in one transaction. Returns the rows."""
+    started = time.perf_counter()
+    until = today - dt.timedelta(days=LIVE_DAYS)
+    until_moment = dt.datetime.combine(until, dt.time.min, tzinfo=tz)
+    rows: dict[tuple, dict] = defaultdict(dict)
+    for (source, date_field), group in metrics.summary_groups().items():
+        owner, team = metrics.SUMMARY_OWNERS[source]
+        queryset = (
+            metrics.source_model(source)
+            .objects.filter(**{f"{date_field}__lt": until_moment})
+            .annotate(day=TruncDate(date_field, tzinfo=tz))
+            .order_by()
+            .values("day", owner, team)
+            .annotate(**{m.key: m.expression() for m in group})
+        )
+        for row in queryset:
+            entry = rows[row["day"], row[owner], row[team]]
+            for m in group:
+                entry[m.key] = m.clean(row[m.key])
+    DailyFigure.objects.all().delete()
+    DailyFigure.objects.bulk_create(
+        (
+            DailyFigure(day=day, owner_id=owner_id, team_id=team_id, **values)
+            for (day, owner_id, team_id), values in rows.items()
+        ),
+        batch_size=2000,
+    )
+    SummaryState.objects.update_or_create(
+        pk=SummaryState.SINGLETON_ID,
+        defaults={
+            "built_on": today,
+            "until": until,
+            "time_zone": str(tz),
+            "built_at": timezone.now(),
+            "seconds": Decimal(str(round(time.perf_counter() - started, 2))),
+        },
+    )
+    return len(rows)
