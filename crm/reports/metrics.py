@@ -11,12 +11,14 @@ behind it are the same rows.
 """
 
 import datetime as dt
+import functools
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -70,6 +72,16 @@ _MODELS = {
 }
 
 
+def team_member_ids(user) -> list[int]:
+    """The members of the teams a user leads or belongs to, as a list: literal ids give
+    PostgreSQL the estimates that make it join the few rows, not scan the table."""
+    if not hasattr(user, "_report_member_ids"):
+        user._report_member_ids = list(
+            User.objects.filter(team_id__in=user.scope_team_ids()).values_list("pk", flat=True)
+        )
+    return user._report_member_ids
+
+
 def scope_q(source: str, user) -> Q:
     """The records whose figures `user` sees, as a condition on `source`'s owner and team."""
     if not (user and user.is_authenticated and user.is_active):
@@ -80,8 +92,7 @@ def scope_q(source: str, user) -> Q:
     scope = Q(**{f"{owner}_id": user.pk})
     team_ids = user.scope_team_ids()
     if team_ids:
-        members = User.objects.filter(team_id__in=team_ids).values("pk")
-        scope |= Q(**{f"{owner}_id__in": members})
+        scope |= Q(**{f"{owner}_id__in": team_member_ids(user)})
         if team:
             scope |= Q(**{f"{team}_id__in": team_ids})
     return scope
@@ -166,7 +177,8 @@ class Measure:
         condition = self.condition & extra if extra is not None else self.condition
         condition = condition or None
         if self.aggregate == "count":
-            return Count("id", filter=condition)
+            # COUNT(1), not COUNT(id): the covering indexes hold every other column read.
+            return Count(Value(1), filter=condition)
         if self.aggregate == "sum":
             return Sum(self.sum_field, filter=condition)
         if self.aggregate == "days":
@@ -510,8 +522,7 @@ def _summary_scope(user) -> Q:
     scope = Q(owner_id=user.pk)
     team_ids = user.scope_team_ids()
     if team_ids:
-        members = User.objects.filter(team_id__in=team_ids).values("pk")
-        scope |= Q(owner_id__in=members) | Q(team_id__in=team_ids)
+        scope |= Q(owner_id__in=team_member_ids(user)) | Q(team_id__in=team_ids)
     return scope
 
 
@@ -548,6 +559,14 @@ def _split(period: Period, until: dt.date | None) -> tuple[Period | None, Period
         Period(period.start, until - dt.timedelta(days=1)),
         Period(until, period.end),
     )
+
+
+def _any_condition(group: list[Measure]) -> Q:
+    """The rows any measure of a group counts: as a WHERE clause it lets the database skip
+    the others instead of reading them only to filter them out of every aggregate."""
+    if any(not m.condition for m in group):
+        return Q()
+    return functools.reduce(operator.or_, (m.condition for m in group))
 
 
 def _dimension_value(value) -> str:
@@ -595,6 +614,7 @@ def monthly(
         start, end = live.bounds(tz)
         queryset = _queryset(source, user).filter(
             filters_q(source, filters),
+            _any_condition(group),
             **{f"{date_field}__gte": start, f"{date_field}__lt": end},
         )
         keys = ["month"]
@@ -632,7 +652,7 @@ def totals(
     distinct = list(dict.fromkeys((p.start, p.end) for p in periods))
     until = _summary_until(tz)
     for (source, date_field), group in _groups(measures).items():
-        base = _queryset(source, user).filter(filters_q(source, filters))
+        base = _queryset(source, user).filter(filters_q(source, filters), _any_condition(group))
         usable = _summary_usable(group, None, filters)
         answers = {}
         for start_day, end_day in distinct:

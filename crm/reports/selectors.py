@@ -6,6 +6,7 @@ and comparisons, so a page costs a handful of grouped queries whatever the data'
 """
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,6 +21,7 @@ from django.db.models import (
     F,
     Q,
     Sum,
+    Value,
 )
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
@@ -36,6 +38,7 @@ from crm.reports.periods import (
     Period,
     add_months,
     month_end,
+    month_start,
     months_between,
 )
 from crm.sales.models import Opportunity, Pipeline, Stage, StageChange, StageKind
@@ -65,7 +68,13 @@ def records_link(measure: str, start: dt.date, end: dt.date, filters: dict | Non
     """The drill-down page listing the records behind one figure."""
     query = {"measure": measure, "start": start.isoformat(), "end": end.isoformat()}
     query.update(filters or {})
-    return f"{reverse('report-records')}?{urlencode(query)}"
+    return f"{_records_url()}?{urlencode(query)}"
+
+
+@functools.cache
+def _records_url() -> str:
+    # A report may have thousands of cells: resolve the URL once.
+    return reverse("report-records")
 
 
 def change(current, previous) -> dict | None:
@@ -134,8 +143,7 @@ def _snapshot_scope(user) -> Q:
     scope = Q(owner=user)
     team_ids = user.scope_team_ids()
     if team_ids:
-        members = User.objects.filter(team_id__in=team_ids).values("pk")
-        scope |= Q(team_id__in=team_ids) | Q(owner_id__in=members)
+        scope |= Q(team_id__in=team_ids) | Q(owner_id__in=metrics.team_member_ids(user))
     return scope
 
 
@@ -146,7 +154,8 @@ def _live_snapshot(user) -> dict:
     )
     deals = Opportunity.objects.filter(
         metrics.scope_q("opportunity", user),
-        stage__in=Stage.objects.filter(kind=StageKind.OPEN).values("pk"),
+        # The ids themselves (not a subquery) let PostgreSQL read the stage index alone.
+        stage__in=list(Stage.objects.filter(kind=StageKind.OPEN).values_list("pk", flat=True)),
     )
     activities = Activity.objects.filter(
         metrics.scope_q("activity", user),
@@ -154,7 +163,7 @@ def _live_snapshot(user) -> dict:
         due_at__lt=timezone.now(),
     )
     row = deals.order_by().aggregate(
-        n=Count("id"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted)
+        n=Count("*"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted)
     )
     return {
         "open_amount": Decimal(row["sum_amount"] or 0).quantize(CENT, ROUND_HALF_UP),
@@ -274,6 +283,7 @@ class Table:
     headers: list[str]
     rows: list[Row]
     total: Row | None = None
+    hidden_rows: int = 0  # rows left out of a page (the downloads have them all)
 
 
 @dataclass
@@ -305,6 +315,7 @@ class Bucket:
 GRANULARITIES = {"month", "quarter", "year"}
 VIEWS = {"monthly", "cumulative", "yoy"}
 CHART_SERIES = 6
+CHART_BARS = 15  # a bar chart by dimension shows the first ones; the table has them all
 
 
 def buckets_for(period: Period, granularity: str, fiscal: FiscalCalendar) -> list[Bucket]:
@@ -394,13 +405,24 @@ class ReportSpec:
             raise UnknownName(_("Unknown view: %(name)s.") % {"name": self.view})
 
 
-def report(*, user, spec: ReportSpec, settings: ReportSettings) -> Report:
+def report(
+    *, user, spec: ReportSpec, settings: ReportSettings, max_rows: int | None = None
+) -> Report:
     """One report view: a measure or ratio by a dimension over time, as monthly figures,
-    running totals within the fiscal year, or this fiscal year against the previous one."""
+    running totals within the fiscal year, or this fiscal year against the previous one.
+    With `max_rows`, each table keeps its first rows (the biggest, or the dimension's own
+    order) and says how many it left out; its total still covers them all."""
     spec.check()
     if spec.view == "yoy":
-        return _report_yoy(user=user, spec=spec, settings=settings)
-    return _report_series(user=user, spec=spec, settings=settings)
+        result = _report_yoy(user=user, spec=spec, settings=settings)
+    else:
+        result = _report_series(user=user, spec=spec, settings=settings, max_rows=max_rows)
+    if max_rows is not None:
+        for table in result.tables:
+            if len(table.rows) > max_rows:
+                table.hidden_rows = len(table.rows) - max_rows
+                table.rows = table.rows[:max_rows]
+    return result
 
 
 def _drill_measure(key: str) -> str:
@@ -415,7 +437,9 @@ def _dimension_rows(spec: ReportSpec, data: dict, bases: list[str], months: list
     return _order_values(spec.dimension, values, totals), labels, totals
 
 
-def _report_series(*, user, spec: ReportSpec, settings: ReportSettings) -> Report:
+def _report_series(
+    *, user, spec: ReportSpec, settings: ReportSettings, max_rows: int | None = None
+) -> Report:
     fiscal = settings.fiscal
     bases = metrics.base_measures(spec.measure)
     fmt = metrics.format_of(spec.measure)
@@ -467,7 +491,9 @@ def _report_series(*, user, spec: ReportSpec, settings: ReportSettings) -> Repor
             )
         return Row(label, cells, value_key)
 
-    rows = [row_for(v, labels.get(v, str(v)) if spec.dimension else _("Total")) for v in ordered]
+    # Rows past `max_rows` are not built at all (hundreds of products × 120 months of cells).
+    shown = ordered if max_rows is None else ordered[:max_rows]
+    rows = [row_for(v, labels.get(v, str(v)) if spec.dimension else _("Total")) for v in shown]
     total = None
     if spec.dimension:
         # Totals add the parts (not the rows' ratios) over every value.
@@ -481,7 +507,7 @@ def _report_series(*, user, spec: ReportSpec, settings: ReportSettings) -> Repor
     if not cumulative:
         headers.append(_("Total"))
     title = str(metrics.label_of(spec.measure))
-    table = Table(title, headers, rows, total)
+    table = Table(title, headers, rows, total, hidden_rows=len(ordered) - len(shown))
     charts = _series_charts(spec, rows, total, buckets, fmt, cumulative)
     return Report(title, _subtitle(spec, settings), [table], charts)
 
@@ -529,10 +555,10 @@ def _series_charts(spec, rows, total, buckets, fmt, cumulative) -> list[Chart]:
                     "measure": metrics.label_of(spec.measure),
                     "dimension": str(metrics.DIMENSIONS[spec.dimension]).lower(),
                 },
-                [r.label for r in rows],
-                [(str(_("Total")), [r.cells[-1].value for r in rows])],
+                [r.label for r in rows[:CHART_BARS]],
+                [(str(_("Total")), [r.cells[-1].value for r in rows[:CHART_BARS]])],
                 fmt,
-                [r.cells[-1].link for r in rows],
+                [r.cells[-1].link for r in rows[:CHART_BARS]],
             )
         )
     return charts
@@ -597,14 +623,28 @@ def _report_yoy(*, user, spec: ReportSpec, settings: ReportSettings) -> Report:
     elapsed = [m for m in this_months if m <= today] or this_months[:1]
     current_end = min(max(today, this_start), this_end)
     last_end = add_months(current_end, -12, month_end=True)
-    last_data = metrics.monthly(
-        user=user,
-        measures=bases,
-        period=Period(last_start, last_end),
-        tz=settings.tz,
-        dimension=spec.dimension,
-        filters=filters,
-    )
+    # Whole months of the previous year come from the query above; only a month cut short
+    # (the same day a year ago) needs a query of its own.
+    cut = month_start(last_end)
+    last_data = {
+        base: {key: value for key, value in data[base].items() if key[1] < cut} for base in bases
+    }
+    if last_end < month_end(last_end):
+        partial = metrics.monthly(
+            user=user,
+            measures=bases,
+            period=Period(cut, last_end),
+            tz=settings.tz,
+            dimension=spec.dimension,
+            filters=filters,
+        )
+    else:
+        partial = {
+            base: {key: value for key, value in data[base].items() if key[1] == cut}
+            for base in bases
+        }
+    for base in bases:
+        last_data[base].update(partial[base])
     last_months = months_between(last_start, last_end)
     last_merged: dict[str, dict] = {base: defaultdict(int) for base in bases}
     for base in bases:
@@ -709,7 +749,7 @@ def _report_yoy(*, user, spec: ReportSpec, settings: ReportSettings) -> Report:
                 by_value,
             )
         )
-        top = by_value[: CHART_SERIES * 2]
+        top = by_value[:CHART_BARS]
         charts.append(
             Chart(
                 "hbar",
@@ -762,7 +802,8 @@ def pipeline_report(
     weighted = ExpressionWrapper(
         F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
     )
-    aggregates = {"n": Count("id"), "sum_amount": Sum("amount"), "sum_weighted": Sum(weighted)}
+    # COUNT(*) rather than COUNT(id): the stage index covers every other column.
+    aggregates = {"n": Count("*"), "sum_amount": Sum("amount"), "sum_weighted": Sum(weighted)}
     for index, (low, high) in enumerate(AGEING_BUCKETS):
         newest = dt.datetime.combine(
             today - dt.timedelta(days=low - 1), dt.time.min, tzinfo=settings.tz
@@ -773,7 +814,7 @@ def pipeline_report(
                 today - dt.timedelta(days=high), dt.time.min, tzinfo=settings.tz
             )
             condition &= Q(created_at__gte=oldest)
-        aggregates[f"n{index}"] = Count("id", filter=condition)
+        aggregates[f"n{index}"] = Count(Value(1), filter=condition)
         aggregates[f"a{index}"] = Sum("amount", filter=condition)
     by_stage = {
         row["stage_id"]: row
@@ -825,7 +866,7 @@ def pipeline_report(
         deals.filter(created_at__gte=start, created_at__lt=end)
         .order_by()
         .values("stage_id", "furthest_stage_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     ):
         stage = by_id.get(row["stage_id"])
         if stage is not None and stage.kind == StageKind.WON:
@@ -864,7 +905,7 @@ def pipeline_report(
         changes = changes.filter(opportunity__in=deals.values("pk"))
     ended = {
         row["to_stage_id"]: row
-        for row in changes.order_by().values("to_stage_id").annotate(n=Count("id"), total=Sum(stay))
+        for row in changes.order_by().values("to_stage_id").annotate(n=Count("*"), total=Sum(stay))
     }
     time_rows = []
     for stage in open_stages:
@@ -992,27 +1033,32 @@ def plan(*, user, subject: PlanSubject, year: int, settings: ReportSettings) -> 
     open_deals = Opportunity.objects.filter(
         metrics.scope_q("opportunity", user),
         metrics.filters_q("opportunity", filters),
-        stage__kind=StageKind.OPEN,
+        stage__in=list(Stage.objects.filter(kind=StageKind.OPEN).values_list("pk", flat=True)),
+        expected_close_date__isnull=False,
     )
-    pipeline_rows = (
-        open_deals.filter(expected_close_date__gte=start, expected_close_date__lte=end)
-        .annotate(month=TruncMonth("expected_close_date"))
+    # One pass over the open deals (their stage index holds every column read): by month,
+    # then the year's months and those before this month ("should have closed") apart.
+    this_month = today.replace(day=1)
+    pipeline = {}
+    overdue = {"count": 0, "amount": Decimal(0), "weighted": Decimal(0)}
+    for row in (
+        open_deals.annotate(month=TruncMonth("expected_close_date"))
         .order_by()
         .values("month")
-        .annotate(sum_amount=Sum("amount"), sum_weighted=Sum(weighted), n=Count("id"))
-    )
-    pipeline = {}
-    for row in pipeline_rows:
+        .annotate(sum_amount=Sum("amount"), sum_weighted=Sum(weighted), n=Count("*"))
+    ):
         month = row["month"]
         month = month.date() if isinstance(month, dt.datetime) else month
-        pipeline[month] = {
+        figures = {
             "amount": Decimal(row["sum_amount"] or 0).quantize(CENT, ROUND_HALF_UP),
             "weighted": (Decimal(row["sum_weighted"] or 0) / 100).quantize(CENT, ROUND_HALF_UP),
             "count": row["n"],
         }
-    overdue = open_deals.filter(expected_close_date__lt=today.replace(day=1)).aggregate(
-        n=Count("id"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted)
-    )
+        if start <= month <= end:
+            pipeline[month] = figures
+        if month < this_month:
+            for key in overdue:
+                overdue[key] += figures[key]
     rows = []
     sums = {m: {"target": Decimal(0), "actual": Decimal(0)} for m in PLAN_METRICS}
     forecast_total = Decimal(0)
@@ -1053,11 +1099,7 @@ def plan(*, user, subject: PlanSubject, year: int, settings: ReportSettings) -> 
         "metrics": PLAN_METRICS,
         "forecast_total": forecast_total,
         "forecast_attainment": _attainment(forecast_total, revenue_target),
-        "overdue_pipeline": {
-            "count": overdue["n"] or 0,
-            "amount": Decimal(overdue["sum_amount"] or 0).quantize(CENT, ROUND_HALF_UP),
-            "weighted": (Decimal(overdue["sum_weighted"] or 0) / 100).quantize(CENT, ROUND_HALF_UP),
-        },
+        "overdue_pipeline": overdue,
     }
 
 

@@ -50,7 +50,11 @@ def dashboard(request):
     return render(request, "reports/dashboard.html", context)
 
 
-def _report_from_request(request, settings):
+# A page shows this many rows per table (a product report may have hundreds); downloads all.
+PAGE_ROWS = 40
+
+
+def _report_from_request(request, settings, *, max_rows: int | None = None):
     form = _period_form(request, settings, ReportForm)
     if not form.is_valid():
         return form, None
@@ -64,7 +68,9 @@ def _report_from_request(request, settings):
         filters=tuple(sorted(form.filters.items())),
     )
     try:
-        result = selectors.report(user=request.user, spec=spec, settings=settings)
+        result = selectors.report(
+            user=request.user, spec=spec, settings=settings, max_rows=max_rows
+        )
     except metrics.UnknownName as error:
         form.add_error(None, str(error))
         return form, None
@@ -76,7 +82,7 @@ def report_view(request):
     """One report: a figure or ratio by a dimension, month by month, as running totals or
     fiscal year against fiscal year, with its charts and tables."""
     settings = selectors.report_settings()
-    form, result = _report_from_request(request, settings)
+    form, result = _report_from_request(request, settings, max_rows=PAGE_ROWS)
     context = {
         "form": form,
         "report": result,

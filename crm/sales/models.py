@@ -216,6 +216,20 @@ class Opportunity(TimeStampedModel):
         indexes = [
             models.Index(fields=["stage", "-amount", "id"], name="opp_stage_amount_idx"),
             models.Index(fields=["owner", "stage"], name="opp_owner_stage_idx"),
+            # The open pipeline's sums per stage read this index alone (reports, dashboard).
+            models.Index(
+                fields=["stage"],
+                name="opp_stage_cover_idx",
+                include=[
+                    "amount",
+                    "probability",
+                    "owner",
+                    "team",
+                    "created_at",
+                    "pipeline",
+                    "expected_close_date",
+                ],
+            ),
             models.Index(fields=["team", "stage"], name="opp_team_stage_idx"),
             models.Index(fields=["expected_close_date"], name="opp_close_idx"),
             # Reports place deals in time by when they were created and when they closed.
