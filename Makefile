@@ -47,6 +47,8 @@ bench: install
 	$(BIN)/python bench/board.py
 	$(BIN)/python bench/quote_pdf.py
 	$(BIN)/python bench/automation.py
+	@case "$$DATABASE_URL" in postgres*) $(BIN)/python bench/reports.py --keep ;; \
+	*) echo "bench/reports.py runs on PostgreSQL only: set DATABASE_URL=postgres://... (skipped)" ;; esac
 
 messages: install
 	CRM_TESTING=1 $(BIN)/python manage.py makemessages -l es -l en --ignore=.venv --ignore=var --ignore=bench --ignore=tests
