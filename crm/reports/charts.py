@@ -1,10 +1,12 @@
 """Server-rendered SVG charts for the reports: the same markup in a page and in a WeasyPrint PDF.
 
 Plain SVG 1.1 with presentation attributes (fill, stroke, font-size, text-anchor): no script,
-no CSS variables, no foreignObject. Each chart has a fixed viewBox 400 units wide drawn at
-`width="100%"`, laid out for a phone: 14-unit text is about 11 px on screen when the chart is
-320 px wide. Every user-given text is escaped; a truncated label keeps its full text in a
-<title> tooltip, and every bar and point has one with its label, series and value.
+no CSS variables, no foreignObject. A chart is drawn on a viewBox `width` units wide (400 by
+default, the PDF's) at `width="100%"`, so its 14-unit text is 14 × (shown width / `width`) px on
+screen: a page draws each chart at a few widths and shows the one that suits its column (see
+templatetags/reports.py render_chart and static/crm/charts.css). Every user-given text is
+escaped; a truncated label keeps its full text in a <title> tooltip, and every bar and point
+has one with its label, series and value.
 
 `format_value` is the single number format of the reports (charts and tables alike).
 """
@@ -40,10 +42,12 @@ GRID = "#dee2e6"
 AXIS = "#6c757d"
 FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
-WIDTH = 400  # viewBox width; see the module docstring
-FONT = 14  # every text: 11 px on screen at 320 px wide
+WIDTH = 400  # default viewBox width; see the module docstring
+FONT = 14  # every text
+LINE = FONT + 2  # between the lines of a wrapped label
 PAD = 6
-PLOT_HEIGHT = 190
+PLOT_HEIGHT = 190  # default height of the plot of bars and lines
+MAX_LINES = 3  # of a wrapped category label
 TICK_GAP = 6  # between a tick label and the plot
 LEGEND_SWATCH = 12
 MAX_SLANTED = 130  # about 16 characters
@@ -88,9 +92,11 @@ def _abbreviated(number: Decimal, max_places: int) -> str:
     if abs(number) >= 1_000:
         thousands = (number / 1_000).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
         if abs(thousands) < 1_000:
-            return f"{_compact(thousands, 1)}\xa0{pgettext('thousands, after a number', 'k')}"
+            suffix = pgettext("thousands, after a number", "k")
+            return f"{_compact(thousands, 1)}\xa0{suffix}"
         millions = (number / 1_000_000).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-        return f"{_compact(millions, 1)}\xa0{pgettext('millions, after a number', 'M')}"
+        suffix = pgettext("millions, after a number", "M")
+        return f"{_compact(millions, 1)}\xa0{suffix}"
     return _compact(number, max_places)
 
 
@@ -112,7 +118,8 @@ def format_value(value, value_format: str = "number", *, short: bool = False) ->
         return f"{_abbreviated(number, 1) if short else _compact(number, 1)}\xa0%"
     if value_format == "days":
         text = _abbreviated(number, 1) if short else _fixed(number, 1)
-        return f"{text}\xa0{pgettext('days, after a number', 'd')}"
+        suffix = pgettext("days, after a number", "d")
+        return f"{text}\xa0{suffix}"
     return _abbreviated(number, 1) if short else _compact(number, 2)
 
 
@@ -239,7 +246,9 @@ def _link(url: str | None, name: str, *children) -> SafeString:
     return _el("a", {"href": href, "xlink:href": href, "aria-label": name}, *children)
 
 
-def _svg(title: str, height: float, *children, interactive: bool = False) -> SafeString:
+def _svg(
+    title: str, height: float, *children, interactive: bool = False, width: float = WIDTH
+) -> SafeString:
     # role="img" makes the children presentational for assistive technology, which would hide
     # drill-down links: a chart with links is a labelled group instead.
     return _el(
@@ -249,7 +258,7 @@ def _svg(title: str, height: float, *children, interactive: bool = False) -> Saf
             "xmlns:xlink": "http://www.w3.org/1999/xlink",
             "version": "1.1",
             "class": "chart-svg",
-            "viewBox": f"0 0 {WIDTH} {_num(height)}",
+            "viewBox": f"0 0 {_num(width)} {_num(height)}",
             "width": "100%",
             "preserveAspectRatio": "xMidYMid meet",
             "role": "group" if interactive else "img",
@@ -262,15 +271,16 @@ def _svg(title: str, height: float, *children, interactive: bool = False) -> Saf
     )
 
 
-def _no_data(title: str) -> SafeString:
+def _no_data(title: str, width: float = WIDTH) -> SafeString:
     return _svg(
         title,
         44,
         _el(
             "text",
-            {"x": WIDTH / 2, "y": 27, "text-anchor": "middle", "fill": MUTED},
+            {"x": width / 2, "y": 27, "text-anchor": "middle", "fill": MUTED},
             _("No data"),
         ),
+        width=width,
     )
 
 
@@ -296,15 +306,17 @@ def _marker(shape: int, x: float, y: float, color: str, *children) -> SafeString
     return _el("polygon", {"points": points, **attrs}, *children)
 
 
-def _legend(names: list[str], top: float, *, lines: bool = False) -> tuple[list, float]:
+def _legend(
+    names: list[str], top: float, *, lines: bool = False, width: float = WIDTH
+) -> tuple[list, float]:
     """Swatch and name of each series, wrapping into rows; returns the nodes and their height."""
     nodes = []
     x, y = PAD, top
     row = FONT + 6
     for index, name in enumerate(names):
-        shown = _fit(name, WIDTH / 2)
-        width = LEGEND_SWATCH + 5 + _text_width(shown) + 14
-        if x > PAD and x + width > WIDTH - PAD:
+        shown = _fit(name, width / 2)
+        used = LEGEND_SWATCH + 5 + _text_width(shown) + 14
+        if x > PAD and x + used > width - PAD:
             x, y = PAD, y + row
         middle = y + row / 2 - 2
         if lines:
@@ -337,8 +349,8 @@ def _legend(names: list[str], top: float, *, lines: bool = False) -> tuple[list,
                 },
             )
         nodes.append(swatch)
-        nodes.append(_label(name, x + LEGEND_SWATCH + 5, middle + FONT * 0.35, width=WIDTH / 2))
-        x += width
+        nodes.append(_label(name, x + LEGEND_SWATCH + 5, middle + FONT * 0.35, width=width / 2))
+        x += used
     return nodes, (y - top) + row + 4
 
 
@@ -407,44 +419,92 @@ def _tooltip(label: str, name: str, value: Decimal | None, value_format: str) ->
     return _title(f"{label} · {name}: {format_value(value, value_format)}")
 
 
+def _wrap(text: str, width: float, max_lines: int = MAX_LINES) -> list[str] | None:
+    """text one word a line (Mar / 2026, 31–60 / days: the labels of an axis alike), words
+    joined only when there are more than max_lines of them; None when a line is wider than
+    width."""
+    words = str(text).split()
+    lines = words if len(words) <= max_lines else []
+    if not lines:
+        for word in words:
+            if lines and _text_width(f"{lines[-1]} {word}") <= width:
+                lines[-1] = f"{lines[-1]} {word}"
+            else:
+                lines.append(word)
+    if not lines or len(lines) > max_lines or any(_text_width(line) > width for line in lines):
+        return None
+    return lines
+
+
 def _x_axis_labels(
-    labels: list[str], centers: list[float], slot: float, top: float, *, rotate_allowed: bool
+    labels: list[str],
+    centers: list[float],
+    slot: float,
+    top: float,
+    *,
+    rotate_allowed: bool,
+    width: float = WIDTH,
 ) -> tuple[list, float]:
-    """Category labels under a plot: all of them flat when they fit, else every n-th flat (lines,
+    """Category labels under a plot: all of them flat when they fit, else all of them wrapped
+    between words onto a few lines when that fits (31–60 / days), else every n-th flat (lines,
     or bars when every other one fits), else slanted at 45°. Returns nodes and height used."""
-    widest = max(_text_width(_fit(label, WIDTH / 3)) for label in labels)
+    widest = max(_text_width(_fit(label, width / 3)) for label in labels)
     flat_step = max(1, math.ceil((widest + 6) / slot))
-    rotate = rotate_allowed and flat_step > 2
     nodes = []
+    wrapped = [_wrap(label, slot - 4) for label in labels] if flat_step > 1 else []
+    if wrapped and all(wrapped):
+        baseline = top + FONT + 4
+        for lines, x in zip(wrapped, centers, strict=True):
+            nodes.append(
+                _el(
+                    "g",
+                    None,
+                    *(
+                        _el(
+                            "text",
+                            {
+                                "x": x,
+                                "y": baseline + LINE * row,
+                                "text-anchor": "middle",
+                                "fill": MUTED,
+                            },
+                            line,
+                        )
+                        for row, line in enumerate(lines)
+                    ),
+                )
+            )
+        return nodes, FONT + 8 + LINE * (max(len(lines) for lines in wrapped) - 1)
+    rotate = rotate_allowed and flat_step > 2
     if not rotate:
-        width = flat_step * slot - 6
+        room = flat_step * slot - 6
         baseline = top + FONT + 4
         for index in range(0, len(labels), flat_step):
             label, x = labels[index], centers[index]
-            shown = _text_width(_fit(label, width))
+            shown = _text_width(_fit(label, room))
             anchor = "middle"
-            if x + shown / 2 > WIDTH - 1:
-                x, anchor = WIDTH - 1, "end"
+            if x + shown / 2 > width - 1:
+                x, anchor = width - 1, "end"
             elif x - shown / 2 < 1:
                 x, anchor = 1, "start"
-            nodes.append(_label(label, x, baseline, width=width, anchor=anchor, fill=MUTED))
+            nodes.append(_label(label, x, baseline, width=room, anchor=anchor, fill=MUTED))
         return nodes, FONT + 8
     step = max(1, math.ceil(FONT * 1.5 / slot))
     used = 0.0
     for index in range(0, len(labels), step):
         x, y = centers[index] + FONT * 0.35, top + 8
         # A slanted label runs down to the left: cut it before it leaves the chart.
-        width = min(MAX_SLANTED, (x - 2) / 0.71 - FONT * 0.3)
+        room = min(MAX_SLANTED, (x - 2) / 0.71 - FONT * 0.3)
         node = _label(
             labels[index],
             x,
             y,
-            width=width,
+            width=room,
             anchor="end",
             fill=MUTED,
             transform=f"rotate(-45 {_num(x)} {_num(y)})",
         )
-        used = max(used, _text_width(_fit(labels[index], width)))
+        used = max(used, _text_width(_fit(labels[index], room)))
         nodes.append(node)
     return nodes, used * 0.71 + FONT + 8
 
@@ -488,6 +548,37 @@ def _tick_gutter(ticks, value_format: str) -> float:
     return max(_text_width(format_value(t, value_format, short=True)) for t in ticks) + TICK_GAP + 2
 
 
+# Series -------------------------------------------------------------------------------------
+
+RATIO_FORMATS = ("percent", "days")  # figures that do not add up across series
+
+
+def top_series(
+    series: Sequence[tuple[str, Sequence]], *, value_format: str, keep: int, others: str
+) -> list[tuple[str, list]]:
+    """At most `keep` series and one more, for a chart that stays readable: the `keep` largest
+    by their total (in their given order) and `others` adding up the rest, when there are two
+    or more of them. Ratios (percent, days) do not add up: their first `keep` series only."""
+    _check_format(value_format)
+    series = [(name, list(values)) for name, values in series]
+    if value_format in RATIO_FORMATS:
+        return series[:keep]
+    if len(series) <= keep + 1:
+        return series
+
+    def total(item) -> Decimal:
+        return sum((v for v in map(_decimal, item[1][1]) if v is not None), Decimal(0))
+
+    ranked = sorted(enumerate(series), key=lambda item: -total(item))
+    kept = sorted(index for index, _item in ranked[:keep])
+    rest = [series[index][1] for index, _item in ranked[keep:]]
+    folded = []
+    for column in zip(*rest, strict=True):
+        known = [value for value in map(_decimal, column) if value is not None]
+        folded.append(sum(known, Decimal(0)) if known else None)
+    return [series[index] for index in kept] + [(others, folded)]
+
+
 # Charts -------------------------------------------------------------------------------------
 
 
@@ -500,20 +591,36 @@ def bar_chart(
     horizontal: bool = False,
     value_format: str = "number",
     links: Sequence[str | None] | None = None,
+    width: int = WIDTH,
+    plot_height: int = PLOT_HEIGHT,
 ) -> SafeString:
     """Bars per label, one per series side by side (or stacked); horizontal=True puts them one
     row per label, label above its bar (for many or long categories: the chart grows taller).
-    links: one URL (or None) per label; its bars become a link to the records behind them."""
+    links: one URL (or None) per label; its bars become a link to the records behind them.
+    width: of the viewBox (see the module docstring); plot_height: of vertical bars."""
     _check_format(value_format)
     labels, cleaned = _clean_series(labels, series)
     links = _clean_links(links, len(labels))
     if not labels or not cleaned or not _has_data(cleaned):
-        return _no_data(title)
+        return _no_data(title, width)
     stacked = stacked and len(cleaned) > 1
     low, high = _extent(cleaned, stacked)
     ticks = axis_ticks(low, high, integer=value_format == "number" and _all_integers(cleaned))
-    draw = _horizontal_bars if horizontal else _vertical_bars
-    return draw(title, labels, cleaned, ticks, stacked, value_format, links)
+    if horizontal:
+        return _horizontal_bars(
+            title, labels, cleaned, ticks, stacked, value_format, links, width=width
+        )
+    return _vertical_bars(
+        title,
+        labels,
+        cleaned,
+        ticks,
+        stacked,
+        value_format,
+        links,
+        width=width,
+        plot_height=plot_height,
+    )
 
 
 def _bar_segments(values: list[Decimal | None], stacked: bool) -> list[tuple[int, float, float]]:
@@ -535,17 +642,19 @@ def _bar_segments(values: list[Decimal | None], stacked: bool) -> list[tuple[int
     return segments
 
 
-def _vertical_bars(title, labels, series, ticks, stacked, value_format, links) -> SafeString:
+def _vertical_bars(
+    title, labels, series, ticks, stacked, value_format, links, *, width, plot_height
+) -> SafeString:
     nodes: list = []
     top = PAD
     if len(series) > 1:
-        legend, used = _legend([name for name, _values in series], top)
+        legend, used = _legend([name for name, _values in series], top, width=width)
         nodes += legend
         top += used
     top += FONT / 2  # room for the top tick label
     left = _tick_gutter(ticks, value_format)
-    right = WIDTH - PAD
-    bottom = top + PLOT_HEIGHT
+    right = width - PAD
+    bottom = top + plot_height
     scale = _Scale(ticks, bottom, top)
     slot = (right - left) / len(labels)
     centers = [left + slot * (i + 0.5) for i in range(len(labels))]
@@ -563,7 +672,7 @@ def _vertical_bars(title, labels, series, ticks, stacked, value_format, links) -
                     "x": centers[index] - slot / 2,
                     "y": top,
                     "width": slot,
-                    "height": PLOT_HEIGHT,
+                    "height": plot_height,
                     "fill": "#fff",
                     "fill-opacity": 0,
                 },
@@ -597,16 +706,18 @@ def _vertical_bars(title, labels, series, ticks, stacked, value_format, links) -
             {"x1": left, "y1": scale(0), "x2": right, "y2": scale(0), "stroke": AXIS},
         )
     )
-    axis, used = _x_axis_labels(labels, centers, slot, bottom, rotate_allowed=True)
+    axis, used = _x_axis_labels(labels, centers, slot, bottom, rotate_allowed=True, width=width)
     nodes += axis
-    return _svg(title, bottom + used + PAD, *nodes, interactive=any(links))
+    return _svg(title, bottom + used + PAD, *nodes, interactive=any(links), width=width)
 
 
-def _horizontal_bars(title, labels, series, ticks, stacked, value_format, links) -> SafeString:
+def _horizontal_bars(
+    title, labels, series, ticks, stacked, value_format, links, *, width
+) -> SafeString:
     nodes: list = []
     top = PAD
     if len(series) > 1:
-        legend, used = _legend([name for name, _values in series], top)
+        legend, used = _legend([name for name, _values in series], top, width=width)
         nodes += legend
         top += used
     first, last = (
@@ -614,7 +725,7 @@ def _horizontal_bars(title, labels, series, ticks, stacked, value_format, links)
         format_value(ticks[-1], value_format, short=True),
     )
     left = PAD + _text_width(first) / 2 if ticks[0] < 0 else PAD
-    right = WIDTH - PAD - _text_width(last) / 2
+    right = width - PAD - _text_width(last) / 2
     scale = _Scale(ticks, left, right)
     thickness = 16.0 if stacked or len(series) == 1 else 11.0
     bars_height = thickness if stacked else thickness * len(series)
@@ -637,7 +748,7 @@ def _horizontal_bars(title, labels, series, ticks, stacked, value_format, links)
                 {
                     "x": 0,
                     "y": y,
-                    "width": WIDTH,
+                    "width": width,
                     "height": row_height - 2,
                     "fill": "#fff",
                     "fill-opacity": 0,
@@ -645,10 +756,10 @@ def _horizontal_bars(title, labels, series, ticks, stacked, value_format, links)
             )
             if links[index]
             else None,
-            _label(label, PAD, y + FONT, width=WIDTH - 2 * PAD - value_width - 14),
+            _label(label, PAD, y + FONT, width=width - 2 * PAD - value_width - 14),
             _el(
                 "text",
-                {"x": WIDTH - PAD, "y": y + FONT, "text-anchor": "end", "fill": TEXT},
+                {"x": width - PAD, "y": y + FONT, "text-anchor": "end", "fill": TEXT},
                 value_text,
             )
             if value_text
@@ -701,7 +812,7 @@ def _horizontal_bars(title, labels, series, ticks, stacked, value_format, links)
             )
         )
     nodes += rows
-    return _svg(title, bottom + FONT + 2 + PAD, *nodes, interactive=any(links))
+    return _svg(title, bottom + FONT + 2 + PAD, *nodes, interactive=any(links), width=width)
 
 
 def line_chart(
@@ -711,27 +822,30 @@ def line_chart(
     series: Sequence[tuple[str, Sequence]],
     value_format: str = "number",
     links: Sequence[str | None] | None = None,
+    width: int = WIDTH,
+    plot_height: int = PLOT_HEIGHT,
 ) -> SafeString:
     """One line per series with a marker per point; a None value leaves a gap in its line.
-    links: one URL (or None) per label; the label's column becomes a link."""
+    links: one URL (or None) per label; the label's column becomes a link.
+    width: of the viewBox (see the module docstring); plot_height: of the plot."""
     _check_format(value_format)
     labels, cleaned = _clean_series(labels, series)
     links = _clean_links(links, len(labels))
     if not labels or not cleaned or not _has_data(cleaned):
-        return _no_data(title)
+        return _no_data(title, width)
     low, high = _extent(cleaned, stacked=False)
     ticks = axis_ticks(low, high, integer=value_format == "number" and _all_integers(cleaned))
 
     nodes: list = []
     top = PAD
     if len(cleaned) > 1:
-        legend, used = _legend([name for name, _values in cleaned], top, lines=True)
+        legend, used = _legend([name for name, _values in cleaned], top, lines=True, width=width)
         nodes += legend
         top += used
     top += FONT / 2
     left = _tick_gutter(ticks, value_format)
-    right = WIDTH - PAD
-    bottom = top + PLOT_HEIGHT
+    right = width - PAD
+    bottom = top + plot_height
     scale = _Scale(ticks, bottom, top)
     slot = (right - left) / len(labels)
     centers = [left + slot * (i + 0.5) for i in range(len(labels))]
@@ -769,7 +883,7 @@ def line_chart(
                     "x": centers[index] - slot / 2,
                     "y": top,
                     "width": slot,
-                    "height": PLOT_HEIGHT,
+                    "height": plot_height,
                     "fill": "#fff",
                     "fill-opacity": 0,
                 },
@@ -790,9 +904,9 @@ def line_chart(
                 )
             )
         nodes.append(_link(links[index], label, *points))
-    axis, used = _x_axis_labels(labels, centers, slot, bottom, rotate_allowed=False)
+    axis, used = _x_axis_labels(labels, centers, slot, bottom, rotate_allowed=False, width=width)
     nodes += axis
-    return _svg(title, bottom + used + PAD, *nodes, interactive=any(links))
+    return _svg(title, bottom + used + PAD, *nodes, interactive=any(links), width=width)
 
 
 def funnel_conversions(values: Sequence) -> list[Decimal | None]:
@@ -815,19 +929,21 @@ def funnel_chart(
     steps: Sequence[tuple[str, Number | None]],
     value_format: str = "number",
     links: Sequence[str | None] | None = None,
+    width: int = WIDTH,
 ) -> SafeString:
     """One centred bar per step, as wide as its value against the largest one, with its label,
-    value and, between two steps, the percentage of the previous step that reached the next."""
+    value and, between two steps, the percentage of the previous step that reached the next.
+    width: of the viewBox (see the module docstring)."""
     _check_format(value_format)
     labels = [str(label) for label, _value in steps]
     values = [_decimal(value) for _label, value in steps]
     links = _clean_links(links, len(labels))
     largest = float(max((value for value in values if value is not None), default=0))
     if largest <= 0:
-        return _no_data(title)
+        return _no_data(title, width)
     conversions = funnel_conversions(values)
-    full = WIDTH - 2 * PAD
-    middle = WIDTH / 2
+    full = width - 2 * PAD
+    middle = width / 2
     thickness = 22
     connector = FONT + 8
     nodes: list = []
@@ -853,14 +969,14 @@ def funnel_chart(
             )
             y += connector
         value_text = _shown_value(value, value_format) if value is not None else "–"
-        width = full * max(float(value or 0), 0) / largest
+        bar = full * max(float(value or 0), 0) / largest
         row = [
             _el(
                 "rect",
                 {
                     "x": 0,
                     "y": y,
-                    "width": WIDTH,
+                    "width": width,
                     "height": FONT + 4 + thickness,
                     "fill": "#fff",
                     "fill-opacity": 0,
@@ -871,15 +987,15 @@ def funnel_chart(
             _label(label, PAD, y + FONT, width=full - _text_width(value_text) - 14),
             _el(
                 "text",
-                {"x": WIDTH - PAD, "y": y + FONT, "text-anchor": "end", "fill": TEXT},
+                {"x": width - PAD, "y": y + FONT, "text-anchor": "end", "fill": TEXT},
                 value_text,
             ),
             _el(
                 "rect",
                 {
-                    "x": middle - width / 2,
+                    "x": middle - bar / 2,
                     "y": y + FONT + 4,
-                    "width": width,
+                    "width": bar,
                     "height": thickness,
                     "rx": 2,
                     "fill": _color(0),
@@ -890,4 +1006,4 @@ def funnel_chart(
         ]
         nodes.append(_link(links[index], label, *row))
         y += FONT + 4 + thickness + 4
-    return _svg(title, y + PAD, *nodes, interactive=any(links))
+    return _svg(title, y + PAD, *nodes, interactive=any(links), width=width)

@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -275,18 +276,25 @@ def _chart_svg(chart: Chart):
             steps=list(zip(chart.labels, values, strict=True)),
             value_format=chart.value_format,
         )
+    # The page's rule: the biggest five series, the rest folded into "Others".
+    series = charts.top_series(
+        chart.series,
+        value_format=chart.value_format,
+        keep=5,
+        others=pgettext("chart series", "Others"),
+    )
     if chart.kind == "line":
         return charts.line_chart(
             title=chart.title,
             labels=chart.labels,
-            series=chart.series,
+            series=series,
             value_format=chart.value_format,
         )
     if chart.kind in ("bar", "hbar"):
         return charts.bar_chart(
             title=chart.title,
             labels=chart.labels,
-            series=chart.series,
+            series=series,
             horizontal=chart.kind == "hbar",
             value_format=chart.value_format,
         )

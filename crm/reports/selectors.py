@@ -314,7 +314,6 @@ class Bucket:
 
 GRANULARITIES = {"month", "quarter", "year"}
 VIEWS = {"monthly", "cumulative", "yoy"}
-CHART_SERIES = 6
 CHART_BARS = 15  # a bar chart by dimension shows the first ones; the table has them all
 
 
@@ -543,8 +542,8 @@ def _series_charts(spec, rows, total, buckets, fmt, cumulative) -> list[Chart]:
         kind = "line" if cumulative or width > 12 else "bar"
         charts.append(Chart(kind, str(metrics.label_of(spec.measure)), labels, series, fmt, links))
         return charts
-    top = rows[:CHART_SERIES]
-    series = [(r.label, [c.value for c in r.cells[:width]]) for r in top]
+    # Every series: the chart tag folds all but the biggest into "Others" and says so.
+    series = [(r.label, [c.value for c in r.cells[:width]]) for r in rows]
     charts.append(Chart("line", str(metrics.label_of(spec.measure)), labels, series, fmt))
     if not cumulative:
         charts.append(

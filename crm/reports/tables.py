@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from crm.reports.periods import Period
 from crm.reports.selectors import Cell, Chart, PlanSubject, Report, Row, Table
@@ -154,7 +155,7 @@ def plan_tables(plan: dict, *, subject: PlanSubject) -> Report:
         tables.append(
             Table(
                 metric.label,
-                [_("Month"), _("Target"), _("Actual"), _("Attainment")],
+                [_("Month"), pgettext("planning", "Target"), _("Actual"), _("Attainment")],
                 rows,
                 Row(
                     _("Total"),
@@ -211,7 +212,7 @@ def plan_tables(plan: dict, *, subject: PlanSubject) -> Report:
             _("Revenue: target and actual"),
             month_labels,
             [
-                (_("Target"), [r.cells[0].value for r in revenue.rows]),
+                (pgettext("planning", "Target"), [r.cells[0].value for r in revenue.rows]),
                 (_("Actual"), [r.cells[1].value for r in revenue.rows]),
             ],
             "money",

@@ -1,6 +1,7 @@
 """The reports in a real browser: the dashboard, a report with its chart and table, the
 drill-down from a figure, on a phone and on a desktop."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -68,24 +69,61 @@ def test_a_custom_period_shows_its_dates_and_a_bad_one_says_why(page, live_serve
     assert_no_horizontal_scroll(page)
 
 
+def chart_text_sizes(page) -> list[float]:
+    """The on-screen size in px of the 14-unit text of each chart shown (one drawing of each
+    chart is shown, the one that suits its column)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('svg.chart-svg')]
+            .filter(svg => svg.getBoundingClientRect().width > 0)
+            .map(svg => 14 * svg.getBoundingClientRect().width / svg.viewBox.baseVal.width)"""
+    )
+
+
+def assert_readable_charts(page):
+    sizes = chart_text_sizes(page)
+    assert sizes, "no chart shown"
+    assert all(11 <= size <= 17.5 for size in sizes), sizes
+
+
 def test_a_report_by_owner_has_a_chart_a_table_and_drills_down(page, live_server, won_deals):
     log_in(page, live_server, "marta")
-    page.goto(f"{live_server.url}/reports/?measure=revenue_won&dimension=owner&period=year")
+    report = f"{live_server.url}/reports/?measure=revenue_won&dimension=owner&period=year"
+    page.goto(report)
 
-    expect(page.locator("svg.chart-svg").first).to_be_visible()
+    expect(page.locator("svg.chart-svg:visible").first).to_be_visible()
+    assert_readable_charts(page)
     row = page.locator(".report-table tbody tr", has_text="Marta Ruiz")
     expect(row.locator("td").last).to_have_text("2.000,00 €")
     assert_no_horizontal_scroll(page)
     row.locator("td").last.locator("a").click()
 
     expect(page.locator(".list-group-item")).to_have_count(2)
+    expect(page.locator(".report-nav .active")).to_have_text("Informes")
+    page.locator("#records-back").click()
+    expect(page).to_have_url(report)
 
 
-@pytest.mark.parametrize("path", ["/reports/pipeline/", "/reports/planning/"])
-def test_pipeline_and_planning_fit_the_screen(page, live_server, won_deals, path):
+def test_a_figure_of_nothing_is_not_a_link(page, live_server, won_deals):
+    log_in(page, live_server, "marta")
+    page.goto(f"{live_server.url}/reports/?measure=revenue_won&period=year")
+
+    row = page.locator(".report-table tbody tr").first
+    zero = row.locator("td", has_text=re.compile(r"^0,00\s€$")).first
+    expect(zero).to_be_attached()
+    expect(zero.locator("a")).to_have_count(0)
+    expect(page.locator(".report-table td a").first).to_have_css("text-decoration-line", "none")
+
+
+@pytest.mark.parametrize("path", ["/", "/reports/pipeline/", "/reports/planning/"])
+def test_the_report_pages_fit_the_screen_with_readable_charts(page, live_server, won_deals, path):
     log_in(page, live_server, "marta")
 
     page.goto(f"{live_server.url}{path}")
 
-    expect(page.locator("svg.chart-svg").first).to_be_visible()
+    expect(page.locator("svg.chart-svg:visible").first).to_be_visible()
+    assert_readable_charts(page)
     assert_no_horizontal_scroll(page)
+    for tab in page.locator(".report-nav .nav-link").all():
+        box = tab.bounding_box()
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= page.viewport_size["width"]

@@ -16,7 +16,9 @@ from crm.reports.charts import (
     funnel_chart,
     funnel_conversions,
     line_chart,
+    top_series,
 )
+from crm.reports.selectors import Chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
@@ -628,3 +630,147 @@ def test_template_tags_draw_charts_and_format_values():
     assert "&lt;b&gt;Feb&lt;/b&gt;" in html
     assert "<b>" not in html
     assert f"|1.234,50{NBSP}€|45,5{NBSP}%||" in html
+
+
+# Sizes and labels ---------------------------------------------------------------------------
+
+
+def test_a_chart_is_drawn_at_the_width_asked_for():
+    # given
+    # when
+    narrow = parse(bar_chart(title="T", labels=["a", "b"], series=[("S", [1, 2])], width=330))
+    wide = parse(line_chart(title="T", labels=["a", "b"], series=[("S", [1, 2])], width=840))
+    funnel = parse(funnel_chart(title="T", steps=[("Leads", 4), ("Won", 1)], width=540))
+    empty = parse(bar_chart(title="T", labels=[], series=[], width=330))
+    # then the text keeps its size and the drawing spreads over the width
+    assert narrow.get("viewBox").startswith("0 0 330 ")
+    assert wide.get("viewBox").startswith("0 0 840 ")
+    assert funnel.get("viewBox").startswith("0 0 540 ")
+    assert empty.get("viewBox").startswith("0 0 330 ")
+    assert narrow.get("font-size") == wide.get("font-size") == "14"
+    assert max(float(rect.get("x")) for rect in bars(narrow)) < 330
+    assert float(bars(funnel)[0].get("width")) == near(540 - 12)
+
+
+def test_few_long_category_labels_wrap_rather_than_thin_out():
+    # given five age buckets, too long to stand side by side on a phone's chart
+    buckets = ["0–30 days", "31–60 days", "61–90 days", "91–180 days", "over 180 days"]
+    # when
+    root = parse(bar_chart(title="T", labels=buckets, series=[("S", [5, 4, 3, 2, 9])], width=330))
+    # then every bucket is named, one word a line, none cut nor slanted
+    shown = texts(root)
+    for first in ("0–30", "31–60", "61–90", "91–180"):
+        assert first in shown
+    assert shown.count("days") == 5
+    assert not [node for node in root.iter(f"{SVG}text") if node.get("transform")]
+    assert not [text for text in shown if text.endswith("…")]
+
+
+# Top series ---------------------------------------------------------------------------------
+
+
+def test_top_series_keeps_the_five_largest_and_adds_up_the_others():
+    # given seven owners over two months
+    series = [(f"Owner {n}", [n, None if n == 1 else 1]) for n in range(1, 8)]
+    # when
+    shown = top_series(series, value_format="money", keep=5, others="Others")
+    # then the largest five in their order, and the two smallest added up
+    assert [name for name, _values in shown] == [f"Owner {n}" for n in (3, 4, 5, 6, 7)] + ["Others"]
+    assert shown[-1][1] == [Decimal(3), Decimal(1)]
+
+
+def test_top_series_leaves_six_alone_and_drops_ratios_past_five():
+    # given
+    six = [(f"S{n}", [n]) for n in range(6)]
+    nine = [(f"S{n}", [n]) for n in range(9)]
+    # when / then
+    assert top_series(six, value_format="number", keep=5, others="Others") == six
+    rates = top_series(nine, value_format="percent", keep=5, others="Others")
+    assert [name for name, _values in rates] == ["S0", "S1", "S2", "S3", "S4"]
+
+
+def test_render_chart_draws_three_sizes_folds_series_and_shortens_months():
+    # given a chart of nine series over the months of a year by their full names
+    months = ["January", "February", "March", "April", "May", "June", "July", "August"]
+    months += ["September", "October", "November", "December"]
+    chart = Chart(
+        "line",
+        "Won",
+        months,
+        [(f"Owner {n}", [n] * 12) for n in range(9)],
+        "money",
+    )
+    template = Template("{% load reports %}{% render_chart chart %}|{{ chart|chart_series_note }}")
+    # when
+    html = template.render(Context({"chart": chart}))
+    # then
+    frame, note = html.split("|")
+    sizes = list(parse(frame))
+    assert [size.get("class") for size in sizes] == [
+        "chart-size chart-size-sm",
+        "chart-size chart-size-md",
+        "chart-size chart-size-lg",
+    ]
+    svgs = [size.find(f"{SVG}svg") for size in sizes]
+    assert [svg.get("viewBox").split()[2] for svg in svgs] == ["330", "540", "840"]
+    legend = set(texts(svgs[-1]))
+    assert {"Owner 8", "Owner 4", "Others"} <= legend
+    assert "Owner 3" not in legend
+    assert "Jan" in legend
+    assert "January" not in legend
+    assert note == "5 of 9 — see the table"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Decimal("9000.00"), "9.000"),
+        (Decimal("1500.50"), "1.500,50"),
+        (Decimal("1234567.5"), "1.234.567,50"),
+        (72, "72"),
+        (None, ""),
+        ("1.500,5x", "1.500,5x"),  # sent back as typed after an error
+    ],
+)
+def test_a_stored_target_is_shown_as_it_is_typed(value, expected):
+    # given / when / then
+    assert Template("{% load reports %}{{ v|target_input }}").render(Context({"v": value})) == (
+        expected
+    )
+
+
+def test_the_warning_tone_is_dark_enough_to_read():
+    # given / when
+    html = Template("{% load reports %}{% for t in tones %}[{{ t|tone_text }}]{% endfor %}").render(
+        Context({"tones": ["success", "warning", "danger", ""]})
+    )
+    # then
+    assert html == "[text-success][text-warning-emphasis][text-danger][]"
+
+
+@pytest.mark.parametrize(
+    ("referer", "url", "tab"),
+    [
+        (
+            "http://testserver/reports/pipeline/?period=year",
+            "/reports/pipeline/?period=year",
+            "pipeline",
+        ),
+        ("http://testserver/?period=month", "/?period=month", "home"),
+        ("http://testserver/reports/?measure=win_rate", "/reports/?measure=win_rate", "report"),
+        ("http://testserver/reports/planning/targets/", "/reports/planning/targets/", "planning"),
+        ("http://evil.example/reports/", "/reports/", "report"),
+        ("http://testserver/accounts/", "/reports/", "report"),
+        ("http://testserver/reports/records/?measure=x", "/reports/", "report"),
+        ("", "/reports/", "report"),
+    ],
+)
+def test_back_from_the_records_goes_to_the_report_the_user_came_from(rf, referer, url, tab):
+    # given
+    request = rf.get("/reports/records/", HTTP_REFERER=referer)
+    # when
+    html = Template(
+        "{% load reports %}{% report_back as back %}{{ back.url }}|{{ back.tab }}"
+    ).render(Context({"request": request}))
+    # then
+    assert html == f"{url.replace('&', '&amp;')}|{tab}"
