@@ -98,15 +98,7 @@ def report(request):
     form = ReportForm(request.GET, today=settings.today(), fiscal=settings.fiscal)
     if not form.is_valid():
         return _errors(form)
-    data = form.cleaned_data
-    spec = selectors.ReportSpec(
-        measure=data["measure"],
-        dimension=data["dimension"],
-        granularity=data["granularity"],
-        view=data["view"],
-        period=form.value,
-        filters=tuple(sorted(form.filters.items())),
-    )
+    spec = form.spec()
     result = selectors.report(user=request.user, spec=spec, settings=settings)
     return Response(
         {

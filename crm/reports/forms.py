@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from crm.reports import metrics
 from crm.reports.periods import FiscalCalendar, Period, PeriodKind, check_custom, period_for
+from crm.reports.selectors import ReportSpec
 
 
 class PeriodForm(forms.Form):
@@ -102,6 +103,18 @@ class ReportForm(PeriodForm):
             for key in metrics.DIMENSIONS:
                 if data.get(key):
                     self.filters[key] = data.get(key)
+
+    def spec(self):
+        """The report the valid form asks for (the page, its downloads and the API)."""
+        data = self.cleaned_data
+        return ReportSpec(
+            measure=data["measure"],
+            dimension=data["dimension"],
+            granularity=data["granularity"],
+            view=data["view"],
+            period=self.value,
+            filters=tuple(sorted(self.filters.items())),
+        )
 
     def clean(self):
         cleaned = super().clean()

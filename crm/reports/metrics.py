@@ -173,9 +173,8 @@ class Measure:
     value_format: str = "number"
     help: Promise | str = ""
 
-    def expression(self, extra: Q | None = None):
-        condition = self.condition & extra if extra is not None else self.condition
-        condition = condition or None
+    def expression(self):
+        condition = self.condition or None
         if self.aggregate == "count":
             # COUNT(1), not COUNT(id): the covering indexes hold every other column read.
             return Count(Value(1), filter=condition)
@@ -515,8 +514,8 @@ def _summary_until(tz: ZoneInfo) -> dt.date | None:
     return state.until
 
 
-def _summary_scope(user) -> Q:
-    """`scope_q` on the summary's owner and team columns."""
+def summary_scope(user) -> Q:
+    """`scope_q` on the owner and team columns of the summaries (daily figures, snapshots)."""
     if user.is_admin:
         return Q()
     scope = Q(owner_id=user.pk)
@@ -536,7 +535,7 @@ def _summary_usable(group: list[Measure], dimension, filters) -> bool:
 
 def _summary_rows(user, start: dt.date, end: dt.date, filters):
     """Daily summary rows of a user's scope from `start` to `end` (both included)."""
-    rows = DailyFigure.objects.filter(_summary_scope(user), day__gte=start, day__lte=end)
+    rows = DailyFigure.objects.filter(summary_scope(user), day__gte=start, day__lte=end)
     for dimension, value in (filters or {}).items():
         path = SUMMARY_DIMENSIONS[dimension]
         rows = rows.filter(**({f"{path}__isnull": True} if value == NONE_VALUE else {path: value}))

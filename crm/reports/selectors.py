@@ -135,18 +135,6 @@ DASHBOARD_FIGURES = [
 ]
 
 
-def _snapshot_scope(user) -> Q:
-    """The stored snapshot rows in a user's figures: the same owners and teams as
-    `metrics.scope_q`."""
-    if user.is_admin:
-        return Q()
-    scope = Q(owner=user)
-    team_ids = user.scope_team_ids()
-    if team_ids:
-        scope |= Q(team_id__in=team_ids) | Q(owner_id__in=metrics.team_member_ids(user))
-    return scope
-
-
 def _live_snapshot(user) -> dict:
     """Now, in the figures' scope (the same as the stored snapshots'), so that they compare."""
     weighted = ExpressionWrapper(
@@ -186,7 +174,7 @@ def _stored_snapshots(user, days: list[dt.date]) -> dict[dt.date, dict]:
     zero = {"open_amount": Decimal(0), "weighted_amount": Decimal(0), "overdue_activities": 0}
     result = {day: dict(zero) for day in stored}
     rows = (
-        PipelineSnapshot.objects.filter(_snapshot_scope(user), day__in=days)
+        PipelineSnapshot.objects.filter(metrics.summary_scope(user), day__in=days)
         .order_by()
         .values("day")
         .annotate(
@@ -616,7 +604,7 @@ def _report_yoy(*, user, spec: ReportSpec, settings: ReportSettings) -> Report:
         filters=filters,
     )
     # While the year runs, its total is to date and the previous year's runs to the same
-    # day a year before (like the dashboard), from a second query cut at that day.
+    # day a year before (like the dashboard).
     today = settings.today()
     this_months = months_between(this_start, this_end)
     elapsed = [m for m in this_months if m <= today] or this_months[:1]

@@ -58,15 +58,7 @@ def _report_from_request(request, settings, *, max_rows: int | None = None):
     form = _period_form(request, settings, ReportForm)
     if not form.is_valid():
         return form, None
-    data = form.cleaned_data
-    spec = selectors.ReportSpec(
-        measure=data["measure"],
-        dimension=data["dimension"],
-        granularity=data["granularity"],
-        view=data["view"],
-        period=form.value,
-        filters=tuple(sorted(form.filters.items())),
-    )
+    spec = form.spec()
     try:
         result = selectors.report(
             user=request.user, spec=spec, settings=settings, max_rows=max_rows
