@@ -2,7 +2,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -39,12 +38,6 @@ def shot(page, name):
     page.screenshot(path=str(SHOTS / f"{name}-{page.viewport_size['width']}.png"), full_page=True)
 
 
-@pytest.mark.xfail(
-    connection.vendor == "postgresql",
-    reason="passes alone and with the browser tests on PostgreSQL, not after the whole suite "
-    "there (the inline form's answer never shows): under investigation",
-    strict=False,
-)
 def test_log_a_call_inline_from_an_account_page(phone_page, live_server):
     rep = UserFactory(username="marta", role=Role.SALES)
     account = AccountFactory(owner=rep, name="Ferretería Muñoz SL")

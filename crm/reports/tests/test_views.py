@@ -309,3 +309,15 @@ def test_the_api_gives_a_report_and_refuses_bad_input(api_client, data, admin, r
 
 def test_the_api_needs_a_login(api_client):
     assert api_client.get(reverse("api-report-dashboard")).status_code in (401, 403)
+
+
+def test_planning_keeps_the_chosen_year_in_its_links_and_options(client, admin):
+    client.force_login(admin)
+    year = timezone.localdate().year - 1
+
+    response = client.get(reverse("report-planning"), {"year": year})
+
+    html = response.content.decode()
+    assert response.context["plan"]["year"] == year
+    assert f'<option value="{year}" selected>' in html
+    assert f"year={year}" in html
