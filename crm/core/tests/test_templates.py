@@ -5,7 +5,9 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-RAW_ID = re.compile(r"\{\{ *[a-zA-Z_][a-zA-Z0-9_.]*(?:\.pk|\.id|(?<!auto)_id|\.version|year) *\}\}")
+RAW_ID = re.compile(
+    r"\{\{ *[a-zA-Z_][a-zA-Z0-9_.]*(?:\.pk|\.id|(?<!auto)_id|\.version|year|page_number) *\}\}"
+)
 
 
 def test_ids_and_years_in_templates_are_printed_unlocalized():
