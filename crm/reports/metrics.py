@@ -644,25 +644,30 @@ def totals(
     tz: ZoneInfo,
     filters: dict[str, str] | None = None,
 ) -> list[dict[str, Decimal | int]]:
-    """Each measure's total over each period: one aggregate query per kind of record, moment
-    and distinct period (each reads only its own range of the moment's index), the older days
-    from the daily summary when it is there."""
-    result: list[dict] = [{} for _ in periods]
+    """Each measure's total over each period. The days the daily summary holds come from one
+    query for every measure and period (a filtered sum each); the recent days from one
+    aggregate query per kind of record, moment and period, over that moment's index."""
     distinct = list(dict.fromkeys((p.start, p.end) for p in periods))
     until = _summary_until(tz)
-    for (source, date_field), group in _groups(measures).items():
+    groups = _groups(measures)
+    answers = {
+        key: {m.key: 0 if m.aggregate == "count" else Decimal(0) for m in _measures_of(groups)}
+        for key in distinct
+    }
+    stored_sums = {}
+    for (source, date_field), group in groups.items():
         base = _queryset(source, user).filter(filters_q(source, filters), _any_condition(group))
         usable = _summary_usable(group, None, filters)
-        answers = {}
         for start_day, end_day in distinct:
             stored, live = _split(Period(start_day, end_day), until if usable else None)
-            values = {m.key: 0 if m.aggregate == "count" else Decimal(0) for m in group}
             if stored is not None:
-                row = _summary_rows(user, stored.start, stored.end, filters).aggregate(
-                    **{m.key: Sum(m.key) for m in group}
-                )
                 for m in group:
-                    values[m.key] += _summary_value(m, row[m.key])
+                    alias = f"{m.key}__{distinct.index((start_day, end_day))}"
+                    stored_sums[alias] = (
+                        m,
+                        (start_day, end_day),
+                        Sum(m.key, filter=Q(day__gte=stored.start, day__lte=stored.end)),
+                    )
             if live is not None:
                 start, end = live.bounds(tz)
                 row = (
@@ -671,11 +676,19 @@ def totals(
                     .aggregate(**{m.key: m.expression() for m in group})
                 )
                 for m in group:
-                    values[m.key] += m.clean(row[m.key])
-            answers[start_day, end_day] = values
-        for index, period in enumerate(periods):
-            result[index].update(answers[period.start, period.end])
-    return result
+                    answers[start_day, end_day][m.key] += m.clean(row[m.key])
+    if stored_sums:
+        first = min(key[0] for _m, key, _total in stored_sums.values())
+        row = _summary_rows(user, first, until - dt.timedelta(days=1), filters).aggregate(
+            **{alias: total for alias, (_m, _key, total) in stored_sums.items()}
+        )
+        for alias, (m, key, _total) in stored_sums.items():
+            answers[key][m.key] += _summary_value(m, row[alias])
+    return [dict(answers[period.start, period.end]) for period in periods]
+
+
+def _measures_of(groups: dict) -> list[Measure]:
+    return [m for group in groups.values() for m in group]
 
 
 def measure_queryset(

@@ -303,6 +303,7 @@ class Bucket:
 GRANULARITIES = {"month", "quarter", "year"}
 VIEWS = {"monthly", "cumulative", "yoy"}
 CHART_BARS = 15  # a bar chart by dimension shows the first ones; the table has them all
+PAGE_CELLS = 2400  # figures a report page's table shows at most (the downloads have all)
 
 
 def buckets_for(period: Period, granularity: str, fiscal: FiscalCalendar) -> list[Bucket]:
@@ -478,7 +479,10 @@ def _report_series(
             )
         return Row(label, cells, value_key)
 
-    # Rows past `max_rows` are not built at all (hundreds of products × 120 months of cells).
+    # Rows past the limit are not built at all (hundreds of products × 120 months of cells);
+    # a wide table (many months) shows fewer rows so that a page stays about the same size.
+    if max_rows is not None:
+        max_rows = min(max_rows, max(10, PAGE_CELLS // (len(buckets) + 1)))
     shown = ordered if max_rows is None else ordered[:max_rows]
     rows = [row_for(v, labels.get(v, str(v)) if spec.dimension else _("Total")) for v in shown]
     total = None

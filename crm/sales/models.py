@@ -216,6 +216,8 @@ class Opportunity(TimeStampedModel):
         indexes = [
             models.Index(fields=["stage", "-amount", "id"], name="opp_stage_amount_idx"),
             models.Index(fields=["owner", "stage"], name="opp_owner_stage_idx"),
+            # Whose deal a quote is on, read from the index alone when reports join quotes.
+            models.Index(fields=["id"], name="opp_scope_idx", include=["owner", "team"]),
             # The open pipeline's sums per stage read this index alone (reports, dashboard).
             models.Index(
                 fields=["stage"],
