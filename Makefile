@@ -47,7 +47,7 @@ bench: install
 	$(BIN)/python bench/board.py
 	$(BIN)/python bench/quote_pdf.py
 	$(BIN)/python bench/automation.py
-	@case "$$DATABASE_URL" in postgres*) $(BIN)/python bench/reports.py --keep ;; \
+	@case "$$DATABASE_URL" in postgres*) $(BIN)/python bench/reports.py --reuse --keep ;; \
 	*) echo "bench/reports.py runs on PostgreSQL only: set DATABASE_URL=postgres://... (skipped)" ;; esac
 
 messages: install

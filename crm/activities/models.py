@@ -46,12 +46,14 @@ class ActivityQuerySet(models.QuerySet):
             return self.none()
         if user.is_admin:
             return self
+        # Subqueries on the owners' records rather than joins of every activity to three
+        # tables: the same rows, several times faster on a large table.
         scope = (
             Q(assignee=user)
             | Q(created_by=user)
-            | Q(lead__owner=user)
-            | Q(account__owner=user)
-            | Q(opportunity__owner=user)
+            | Q(lead_id__in=Lead.objects.filter(owner=user).values("pk"))
+            | Q(account_id__in=Account.objects.filter(owner=user).values("pk"))
+            | Q(opportunity_id__in=Opportunity.objects.filter(owner=user).values("pk"))
         )
         team_ids = user.scope_team_ids()
         if team_ids:

@@ -504,12 +504,15 @@ def summary_groups() -> dict[tuple[str, str], list[Measure]]:
 
 
 def _summary_until(tz: ZoneInfo) -> dt.date | None:
-    """The first day not in the daily summary, when today's summary exists for this time
-    zone; None to count everything from the records."""
+    """The first day not in the daily summary, when a summary of today or yesterday exists
+    for this time zone; None to count everything from the records."""
     state = SummaryState.objects.filter(pk=SummaryState.SINGLETON_ID).first()
     if state is None or state.time_zone != str(tz):
         return None
-    if state.built_on != timezone.localtime(timezone.now(), tz).date():
+    # Yesterday's summary still holds complete days (the live window just grows by one), so
+    # the hour after midnight before the next rebuild does not count everything again.
+    today = timezone.localtime(timezone.now(), tz).date()
+    if not today - dt.timedelta(days=1) <= state.built_on <= today:
         return None
     return state.until
 

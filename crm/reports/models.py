@@ -133,8 +133,8 @@ class DailyFigure(models.Model):
 
 class SummaryState(models.Model):
     """When `DailyFigure` was built: it holds the days before `until`, counted in `time_zone`,
-    and is used only on the day it was built (`built_on`), so a missed rebuild falls back to
-    counting the records themselves rather than showing old figures."""
+    and is used only on the day it was built (`built_on`) and the next, so missed rebuilds
+    fall back to counting the records themselves rather than showing old figures."""
 
     SINGLETON_ID = 1
 

@@ -298,6 +298,11 @@ def records_view(request):
     measure = request.GET.get("measure", "")
     start, end = _parse_day(request.GET.get("start")), _parse_day(request.GET.get("end"))
     error = None
+    if start is None and end is None and request.GET.get("period"):
+        # A named period (?period=year) as on the other report pages.
+        form = _period_form(request, settings)
+        if form.is_valid():
+            start, end = form.value.start, form.value.end
     if measure not in metrics.MEASURES:
         error = _("Unknown measure: %(name)s.") % {"name": measure[:40]}
     elif start is None or end is None:

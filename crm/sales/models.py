@@ -105,7 +105,8 @@ class OpportunityQuerySet(models.QuerySet):
             return self.none()
         if user.is_admin:
             return self
-        scope = Q(owner=user) | Q(account__owner=user)
+        # A subquery on the user's accounts rather than a join of every deal to its account.
+        scope = Q(owner=user) | Q(account_id__in=Account.objects.filter(owner=user).values("pk"))
         team_ids = user.scope_team_ids()
         if team_ids:
             members = User.objects.filter(team_id__in=team_ids).values("pk")

@@ -68,14 +68,27 @@ def test_the_summary_and_the_records_give_the_same_figures(start_month):
             assert _figures(getattr(data, who), settings) == figures, who
 
 
-def test_a_summary_of_another_day_is_not_used():
+def test_a_summary_older_than_yesterday_is_not_used():
     data = build_data_set()
     settings = use_fiscal_year(1)
     with time_machine.travel(NOW, tick=False):
         daily_figures_rebuild(today=settings.today(), tz=settings.tz)
         DailyFigure.objects.update(revenue_won=999999)  # would show if it were read
-    with time_machine.travel(NOW + dt.timedelta(days=1), tick=False):
+    with time_machine.travel(NOW + dt.timedelta(days=2), tick=False):
         values = metrics.totals(
             user=data.admin, measures=["revenue_won"], periods=[WHOLE], tz=settings.tz
         )
     assert values[0]["revenue_won"] < 999999
+
+
+def test_yesterdays_summary_is_used_with_a_longer_live_window():
+    data = build_data_set()
+    settings = use_fiscal_year(1)
+    with time_machine.travel(NOW, tick=False):
+        daily_figures_rebuild(today=settings.today(), tz=settings.tz)
+    with time_machine.travel(NOW + dt.timedelta(days=1), tick=False):
+        assert metrics._summary_until(settings.tz) == SummaryState.objects.get().until
+        with_summary = _figures(data.admin, settings)
+        SummaryState.objects.all().delete()
+        assert _figures(data.admin, settings) == with_summary
+

@@ -321,3 +321,12 @@ def test_planning_keeps_the_chosen_year_in_its_links_and_options(client, admin):
     assert response.context["plan"]["year"] == year
     assert f'<option value="{year}" selected>' in html
     assert f"year={year}" in html
+
+
+def test_the_drill_down_also_takes_a_named_period(client, data, admin):
+    client.force_login(admin)
+
+    response = client.get(reverse("report-records"), {"measure": "deals_won", "period": "year"})
+
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == 2
