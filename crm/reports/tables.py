@@ -25,6 +25,39 @@ def _ageing_label(low: int, high: int | None) -> str:
     return _("%(low)s–%(high)s days") % {"low": low, "high": high}
 
 
+def dashboard_tables(result: dict, *, chart: Chart) -> Report:
+    """The dashboard: each figure, the previous period's and a fiscal year before's, with the
+    change in %."""
+    current, previous, last_year = result["periods"]
+    rows = []
+    for kpi in result["kpis"]:
+        cells = [Cell(kpi.values[0], kpi.value_format)]
+        for comparison in kpi.comparisons:
+            moved = comparison["change"]
+            tone = moved.get("tone", "") if moved else ""
+            cells.append(Cell(comparison["value"], kpi.value_format))
+            cells.append(Cell(moved["percent"] if moved else None, "percent", "", tone))
+        rows.append(Row(kpi.label, cells, kpi.key))
+    table = Table(
+        _("Dashboard"),
+        [
+            _("Figure"),
+            _period_label(current),
+            _("Previous period"),
+            _("Change"),
+            _("A fiscal year before"),
+            _("Change"),
+        ],
+        rows,
+    )
+    subtitle = _("%(period)s, against %(previous)s and %(last_year)s") % {
+        "period": _period_label(current),
+        "previous": _period_label(previous),
+        "last_year": _period_label(last_year),
+    }
+    return Report(_("Dashboard"), subtitle, [table], [chart])
+
+
 def pipeline_report_tables(data: dict, *, pipeline, period: Period) -> Report:
     board = reverse("opportunity-list")
     stages = Table(

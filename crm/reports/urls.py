@@ -4,6 +4,7 @@ from crm.reports import views
 
 urlpatterns = [
     path("", views.report_view, name="report"),
+    path("dashboard/export.<str:fmt>", views.dashboard_export, name="dashboard-export"),
     path("export.<str:fmt>", views.report_export, name="report-export"),
     path("pipeline/", views.pipeline_view, name="report-pipeline"),
     path("pipeline/export.<str:fmt>", views.pipeline_export, name="report-pipeline-export"),

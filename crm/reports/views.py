@@ -44,10 +44,25 @@ def dashboard(request):
     period = form.value
     context.update(selectors.dashboard(user=request.user, period=period, settings=settings))
     context["period"] = period
+    context["querystring"] = request.GET.urlencode()
     context["revenue_chart"] = selectors.revenue_by_month_chart(
         user=request.user, period=period, settings=settings
     )
     return render(request, "reports/dashboard.html", context)
+
+
+@require_GET
+def dashboard_export(request, fmt: str):
+    """The dashboard's figures and comparisons as CSV, Excel or PDF."""
+    settings = selectors.report_settings()
+    form = _period_form(request, settings)
+    if not form.is_valid():
+        return render(request, "reports/dashboard.html", {"form": form}, status=400)
+    result = selectors.dashboard(user=request.user, period=form.value, settings=settings)
+    chart = selectors.revenue_by_month_chart(
+        user=request.user, period=form.value, settings=settings
+    )
+    return _export(request, tables.dashboard_tables(result, chart=chart), fmt, "dashboard")
 
 
 # A page shows this many rows per table (a product report may have hundreds); downloads all.

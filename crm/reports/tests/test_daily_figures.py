@@ -91,4 +91,3 @@ def test_yesterdays_summary_is_used_with_a_longer_live_window():
         with_summary = _figures(data.admin, settings)
         SummaryState.objects.all().delete()
         assert _figures(data.admin, settings) == with_summary
-

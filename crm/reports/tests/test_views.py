@@ -330,3 +330,16 @@ def test_the_drill_down_also_takes_a_named_period(client, data, admin):
 
     assert response.status_code == 200
     assert response.context["page"].paginator.count == 2
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "pdf"])
+def test_the_dashboard_downloads_its_figures(client, data, rep, fmt):
+    client.force_login(rep)
+
+    response = client.get(reverse("dashboard-export", args=[fmt]), {"period": "month"})
+
+    assert response.status_code == 200
+    assert f'.{fmt}"' in response["Content-Disposition"]
+    if fmt == "csv":
+        text = b"".join(response.streaming_content if response.streaming else [response.content])
+        assert "1000,00" in text.decode("utf-8-sig")
