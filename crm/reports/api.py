@@ -99,7 +99,10 @@ def report(request):
     if not form.is_valid():
         return _errors(form)
     spec = form.spec()
-    result = selectors.report(user=request.user, spec=spec, settings=settings)
+    try:
+        result = selectors.report(user=request.user, spec=spec, settings=settings)
+    except metrics.UnknownName as error:  # the form checks first; the selector has the last word
+        return Response({"errors": {"__all__": [{"message": str(error)}]}}, status=400)
     return Response(
         {
             "title": result.title,

@@ -343,3 +343,18 @@ def test_the_dashboard_downloads_its_figures(client, data, rep, fmt):
     if fmt == "csv":
         text = b"".join(response.streaming_content if response.streaming else [response.content])
         assert "1000,00" in text.decode("utf-8-sig")
+
+
+def test_the_api_answers_400_when_the_selector_refuses_what_the_form_let_through(
+    api_client, admin, monkeypatch
+):
+    def refuse(**kwargs):
+        raise metrics.UnknownName("Unknown view: pie.")
+
+    monkeypatch.setattr("crm.reports.selectors.report", refuse)
+    api_client.force_authenticate(admin)
+
+    response = api_client.get(reverse("api-report"), {"measure": "deals_won"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["__all__"][0]["message"] == "Unknown view: pie."
