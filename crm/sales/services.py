@@ -140,6 +140,8 @@ def opportunity_create(
         probability_overridden=overridden,
         stage_changed_at=now,
         furthest_stage=stage if stage.is_open else None,
+        # A deal entered already won or lost is closed now, like one moved there.
+        closed_at=None if stage.is_open else now,
         created_by=actor,
         updated_by=actor,
     )

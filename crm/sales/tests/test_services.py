@@ -149,3 +149,16 @@ def test_a_deal_remembers_the_furthest_open_stage_it_reached(rep):
     stays = list(deal.stage_changes.order_by("changed_at", "id"))
     assert [s.left_at for s in stays[:-1]] == [s.changed_at for s in stays[1:]]
     assert stays[-1].left_at is None
+
+
+def test_a_deal_created_already_won_is_closed_now(rep):
+    # when a sale is entered directly in the won stage
+    deal = services.opportunity_create(
+        actor=rep,
+        fields={"account": AccountFactory(owner=rep), "title": "Venta de mostrador"},
+        stage=_stage("Ganada"),
+    )
+
+    # then it counts as closed (reports place it by its closing moment) and reached no stage
+    assert deal.closed_at is not None
+    assert deal.furthest_stage is None
