@@ -239,6 +239,15 @@ def _safe_href(url: str | None) -> str | None:
     return str(url) if scheme in ("", "http", "https", "mailto") else None
 
 
+def _tap_band(x: float, y: float, width: float, height: float) -> SafeString:
+    """An invisible rectangle over a whole linked label: a tap target however small (or
+    zero) its bar is."""
+    return _el(
+        "rect",
+        {"x": x, "y": y, "width": width, "height": height, "fill": "#fff", "fill-opacity": 0},
+    )
+
+
 def _link(url: str | None, name: str, *children) -> SafeString:
     href = _safe_href(url)
     if href is None:
@@ -666,19 +675,7 @@ def _vertical_bars(
         values = [values[index] for _name, values in series]
         bars = [
             # An invisible full-height band: the whole column is a tap target for the link.
-            _el(
-                "rect",
-                {
-                    "x": centers[index] - slot / 2,
-                    "y": top,
-                    "width": slot,
-                    "height": plot_height,
-                    "fill": "#fff",
-                    "fill-opacity": 0,
-                },
-            )
-            if links[index]
-            else None
+            _tap_band(centers[index] - slot / 2, top, slot, plot_height) if links[index] else None
         ]
         start = centers[index] - group / 2
         for serie, low, high in _bar_segments(values, stacked):
@@ -743,19 +740,7 @@ def _horizontal_bars(
             value_text = _shown_value(sum(known, Decimal(0)), value_format) if known else "–"
         value_width = _text_width(value_text)
         row = [
-            _el(
-                "rect",
-                {
-                    "x": 0,
-                    "y": y,
-                    "width": width,
-                    "height": row_height - 2,
-                    "fill": "#fff",
-                    "fill-opacity": 0,
-                },
-            )
-            if links[index]
-            else None,
+            _tap_band(0, y, width, row_height - 2) if links[index] else None,
             _label(label, PAD, y + FONT, width=width - 2 * PAD - value_width - 14),
             _el(
                 "text",
@@ -877,19 +862,7 @@ def line_chart(
             run = []
     for index, label in enumerate(labels):
         points = [
-            _el(
-                "rect",
-                {
-                    "x": centers[index] - slot / 2,
-                    "y": top,
-                    "width": slot,
-                    "height": plot_height,
-                    "fill": "#fff",
-                    "fill-opacity": 0,
-                },
-            )
-            if links[index]
-            else None
+            _tap_band(centers[index] - slot / 2, top, slot, plot_height) if links[index] else None
         ]
         for serie, (name, values) in enumerate(cleaned):
             if values[index] is None:
@@ -971,19 +944,7 @@ def funnel_chart(
         value_text = _shown_value(value, value_format) if value is not None else "–"
         bar = full * max(float(value or 0), 0) / largest
         row = [
-            _el(
-                "rect",
-                {
-                    "x": 0,
-                    "y": y,
-                    "width": width,
-                    "height": FONT + 4 + thickness,
-                    "fill": "#fff",
-                    "fill-opacity": 0,
-                },
-            )
-            if links[index]
-            else None,
+            _tap_band(0, y, width, FONT + 4 + thickness) if links[index] else None,
             _label(label, PAD, y + FONT, width=full - _text_width(value_text) - 14),
             _el(
                 "text",
