@@ -674,7 +674,6 @@ def _vertical_bars(
     for index, label in enumerate(labels):
         values = [values[index] for _name, values in series]
         bars = [
-            # An invisible full-height band: the whole column is a tap target for the link.
             _tap_band(centers[index] - slot / 2, top, slot, plot_height) if links[index] else None
         ]
         start = centers[index] - group / 2
