@@ -51,6 +51,7 @@ from crm.activities.models import (
 from crm.alerts.models import Notification
 from crm.core.events import current_depth
 from crm.core.selectors import company_settings_get
+from crm.core.services import position_move
 from crm.customers.models import Account
 from crm.leads.models import Lead
 from crm.sales.models import Opportunity, Quote, QuoteStatus, StageKind
@@ -590,12 +591,7 @@ def automation_rule_move(*, actor: User, rule: AutomationRule, offset: int) -> N
     """Move a rule up (-1) or down (+1): rules for one trigger fire in this order."""
     _check_admin(actor)
     rules = list(AutomationRule.objects.select_for_update().order_by("position", "id"))
-    index = next(i for i, r in enumerate(rules) if r.pk == rule.pk)
-    target = max(0, min(len(rules) - 1, index + offset))
-    rules.insert(target, rules.pop(index))
-    for position, item in enumerate(rules, start=1):
-        if item.position != position:
-            AutomationRule.objects.filter(pk=item.pk).update(position=position)
+    position_move(rules, pk=rule.pk, offset=offset)
 
 
 # -- conditions as a query --

@@ -71,3 +71,17 @@ def choice_save(
     instance.full_clean()
     instance.save()
     return instance
+
+
+def position_move(items: list, *, pk: int, offset: int) -> list:
+    """Move the item `pk` by `offset` places (-1 up, +1 down) in `items`, already in their
+    order and locked by the caller's transaction; renumber them from 1 and save the positions
+    that changed. Returns the items in their new order."""
+    index = next(i for i, item in enumerate(items) if item.pk == pk)
+    target = max(0, min(len(items) - 1, index + offset))
+    items.insert(target, items.pop(index))
+    for position, item in enumerate(items, start=1):
+        if item.position != position:
+            item.position = position
+            item.save(update_fields=["position", "updated_at"])
+    return items

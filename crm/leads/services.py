@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from crm.core.events import record_event
 from crm.core.models import PROVINCES, Channel
+from crm.core.services import position_move
 from crm.core.text import fold
 from crm.core.validation import normalize_nif, normalize_phone
 from crm.customers import services as customer_services
@@ -585,13 +586,7 @@ def assignment_rule_move(*, actor: User, rule: AssignmentRule, offset: int) -> N
     """Move a rule up (-1) or down (+1) in the order in which rules are tried."""
     _check_admin(actor)
     rules = list(AssignmentRule.objects.select_for_update().order_by("position", "id"))
-    index = next(i for i, r in enumerate(rules) if r.pk == rule.pk)
-    target = max(0, min(len(rules) - 1, index + offset))
-    rules.insert(target, rules.pop(index))
-    for position, item in enumerate(rules, start=1):
-        if item.position != position:
-            item.position = position
-            item.save(update_fields=["position"])
+    position_move(rules, pk=rule.pk, offset=offset)
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from crm.core.services import position_move
 from crm.sales.models import Opportunity, Pipeline, Stage, StageChange, StageKind
 from crm.users.models import User
 
@@ -147,13 +148,7 @@ def stage_move(*, actor: User, stage: Stage, offset: int) -> Stage:
     _check_admin(actor)
     Pipeline.objects.select_for_update().get(pk=stage.pipeline_id)
     stages = list(Stage.objects.filter(pipeline_id=stage.pipeline_id).order_by("position", "id"))
-    index = next(i for i, s in enumerate(stages) if s.pk == stage.pk)
-    target = max(0, min(len(stages) - 1, index + offset))
-    stages.insert(target, stages.pop(index))
-    for position, item in enumerate(stages, start=1):
-        if item.position != position:
-            item.position = position
-            item.save(update_fields=["position", "updated_at"])
+    stages = position_move(stages, pk=stage.pk, offset=offset)
     return next(s for s in stages if s.pk == stage.pk)
 
 
