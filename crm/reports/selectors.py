@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Count,
-    DecimalField,
     DurationField,
     ExpressionWrapper,
     F,
@@ -42,6 +41,7 @@ from crm.reports.periods import (
     months_between,
 )
 from crm.sales.models import Opportunity, Pipeline, Stage, StageChange, StageKind
+from crm.sales.selectors import weighted_sum, weighted_value
 from crm.users.models import Team, User
 
 CENT = Decimal("0.01")
@@ -137,9 +137,6 @@ DASHBOARD_FIGURES = [
 
 def _live_snapshot(user) -> dict:
     """Now, in the figures' scope (the same as the stored snapshots'), so that they compare."""
-    weighted = ExpressionWrapper(
-        F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
-    )
     deals = Opportunity.objects.filter(
         metrics.scope_q("opportunity", user),
         # The ids themselves (not a subquery) let PostgreSQL read the stage index alone.
@@ -151,11 +148,11 @@ def _live_snapshot(user) -> dict:
         due_at__lt=timezone.now(),
     )
     row = deals.order_by().aggregate(
-        n=Count("*"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted)
+        n=Count("*"), sum_amount=Sum("amount"), sum_weighted=weighted_sum()
     )
     return {
         "open_amount": Decimal(row["sum_amount"] or 0).quantize(CENT, ROUND_HALF_UP),
-        "weighted_amount": (Decimal(row["sum_weighted"] or 0) / 100).quantize(CENT, ROUND_HALF_UP),
+        "weighted_amount": weighted_value(row["sum_weighted"]),
         "overdue_activities": activities.order_by().count(),
     }
 
@@ -790,11 +787,8 @@ def pipeline_report(
     today = settings.today()
 
     # 1. Open deals now, by stage, with their ages (days since created).
-    weighted = ExpressionWrapper(
-        F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
-    )
     # COUNT(*) rather than COUNT(id): the stage index covers every other column.
-    aggregates = {"n": Count("*"), "sum_amount": Sum("amount"), "sum_weighted": Sum(weighted)}
+    aggregates = {"n": Count("*"), "sum_amount": Sum("amount"), "sum_weighted": weighted_sum()}
     for index, (low, high) in enumerate(AGEING_BUCKETS):
         newest = dt.datetime.combine(
             today - dt.timedelta(days=low - 1), dt.time.min, tzinfo=settings.tz
@@ -823,9 +817,7 @@ def pipeline_report(
                 "stage": stage,
                 "count": row.get("n", 0),
                 "amount": Decimal(row.get("sum_amount") or 0).quantize(CENT, ROUND_HALF_UP),
-                "weighted": (Decimal(row.get("sum_weighted") or 0) / 100).quantize(
-                    CENT, ROUND_HALF_UP
-                ),
+                "weighted": weighted_value(row.get("sum_weighted")),
                 "link": f"{board}?{urlencode({'stage': stage.pk, **filters})}",
             }
         )
@@ -1018,9 +1010,6 @@ def plan(*, user, subject: PlanSubject, year: int, settings: ReportSettings) -> 
         filters=filters,
     )
     # Forecast: open deals' weighted amounts by the month they are expected to close.
-    weighted = ExpressionWrapper(
-        F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
-    )
     open_deals = Opportunity.objects.filter(
         metrics.scope_q("opportunity", user),
         metrics.filters_q("opportunity", filters),
@@ -1036,13 +1025,13 @@ def plan(*, user, subject: PlanSubject, year: int, settings: ReportSettings) -> 
         open_deals.annotate(month=TruncMonth("expected_close_date"))
         .order_by()
         .values("month")
-        .annotate(sum_amount=Sum("amount"), sum_weighted=Sum(weighted), n=Count("*"))
+        .annotate(sum_amount=Sum("amount"), sum_weighted=weighted_sum(), n=Count("*"))
     ):
         month = row["month"]
         month = month.date() if isinstance(month, dt.datetime) else month
         figures = {
             "amount": Decimal(row["sum_amount"] or 0).quantize(CENT, ROUND_HALF_UP),
-            "weighted": (Decimal(row["sum_weighted"] or 0) / 100).quantize(CENT, ROUND_HALF_UP),
+            "weighted": weighted_value(row["sum_weighted"]),
             "count": row["n"],
         }
         if start <= month <= end:

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +22,7 @@ from crm.reports.models import (
     TargetMetric,
 )
 from crm.sales.models import Opportunity, StageKind
+from crm.sales.selectors import weighted_sum, weighted_value
 from crm.users.models import Team, User
 
 CENT = Decimal("0.01")
@@ -32,9 +33,6 @@ def snapshot_take(*, day: dt.date, at: dt.datetime | None = None) -> int:
     """Store the open pipeline and overdue activities per owner and team as they are now,
     as `day`'s closing state (replacing that day's rows). Returns the rows written."""
     at = at or timezone.now()
-    weighted = ExpressionWrapper(
-        F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
-    )
     rows: dict[tuple, dict] = defaultdict(
         lambda: {"open_deals": 0, "open_amount": 0, "weighted": 0, "overdue": 0}
     )
@@ -42,7 +40,7 @@ def snapshot_take(*, day: dt.date, at: dt.datetime | None = None) -> int:
         Opportunity.objects.filter(stage__kind=StageKind.OPEN)
         .order_by()
         .values("owner_id", "team_id")
-        .annotate(n=Count("id"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted))
+        .annotate(n=Count("id"), sum_amount=Sum("amount"), sum_weighted=weighted_sum())
     )
     for row in deals:
         entry = rows[row["owner_id"], row["team_id"]]
@@ -65,7 +63,7 @@ def snapshot_take(*, day: dt.date, at: dt.datetime | None = None) -> int:
             team_id=team_id,
             open_deals=entry["open_deals"],
             open_amount=Decimal(entry["open_amount"] or 0).quantize(CENT, ROUND_HALF_UP),
-            weighted_amount=(Decimal(entry["weighted"] or 0) / 100).quantize(CENT, ROUND_HALF_UP),
+            weighted_amount=weighted_value(entry["weighted"]),
             overdue_activities=entry["overdue"],
         )
         for (owner_id, team_id), entry in rows.items()

@@ -168,23 +168,35 @@ class Column:
     extra: dict = field(default_factory=dict)
 
 
+def weighted_sum() -> Sum:
+    """The sum of amount × probability over deals: give it to `weighted_value`."""
+    return Sum(
+        ExpressionWrapper(
+            F("amount") * F("probability"),
+            output_field=DecimalField(max_digits=20, decimal_places=2),
+        )
+    )
+
+
+def weighted_value(total) -> Decimal:
+    """A `weighted_sum` as money: the probability is a percentage."""
+    return (Decimal(total or 0) / 100).quantize(CENT, ROUND_HALF_UP)
+
+
 def board_totals(*, queryset: QuerySet[Opportunity], pipeline: Pipeline) -> dict[int, dict]:
     """Count, amount and weighted amount of each stage's deals, in one grouped query."""
-    weighted = ExpressionWrapper(
-        F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
-    )
     rows = (
         queryset.filter(pipeline=pipeline)
         .order_by()
         .values("stage_id")
-        .annotate(n=Count("id"), total=Sum("amount"), total_weighted=Sum(weighted))
+        .annotate(n=Count("id"), total=Sum("amount"), total_weighted=weighted_sum())
     )
     totals = {}
     for row in rows:
         totals[row["stage_id"]] = {
             "count": row["n"],
             "amount": Decimal(row["total"] or 0).quantize(CENT),
-            "weighted": (Decimal(row["total_weighted"] or 0) / 100).quantize(CENT, ROUND_HALF_UP),
+            "weighted": weighted_value(row["total_weighted"]),
         }
     return totals
 
