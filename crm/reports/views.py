@@ -1,6 +1,4 @@
 import datetime as dt
-import re
-from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +15,7 @@ from crm.reports import exports, metrics, selectors, services, tables
 from crm.reports.forms import PeriodForm, ReportForm, YearPeriodForm
 from crm.reports.models import TargetMetric
 from crm.reports.periods import Period, PeriodKind, check_custom, months_between
+from crm.sales.quote_forms import parse_decimal
 
 PAGE_SIZE = 25
 
@@ -231,10 +230,8 @@ def targets_edit(request):
             if request.method == "POST":
                 raw = request.POST.get(name, "")
                 try:
-                    values[month, metric] = _parse_amount(raw)
-                    if values[month, metric] is not None and not values[month, metric].is_finite():
-                        raise InvalidOperation
-                except InvalidOperation:
+                    values[month, metric] = parse_decimal(raw)
+                except ValueError:
                     errors[name] = _("Enter a number.")
                     values[month, metric] = None
     if request.method == "POST" and not errors:
@@ -276,18 +273,6 @@ def targets_edit(request):
         "has_errors": bool(errors),
     }
     return render(request, "reports/target_form.html", context, status=400 if errors else 200)
-
-
-def _parse_amount(raw: str) -> Decimal | None:
-    """A typed amount, Spanish or plain: "1.500,50", "1500,5", "1500.50", "1.500" (1500)."""
-    raw = raw.strip().replace(" ", "").replace("\u00a0", "").replace("€", "")
-    if not raw:
-        return None
-    if "," in raw:
-        raw = raw.replace(".", "").replace(",", ".")
-    elif re.fullmatch(r"\d{1,3}(\.\d{3})+", raw):
-        raw = raw.replace(".", "")
-    return Decimal(raw)
 
 
 RECORD_TEMPLATES = {
