@@ -159,6 +159,17 @@ def pipeline_export(request, fmt: str):
     return _export(request, context["report"], fmt, "pipeline")
 
 
+def _fiscal_year(query, settings) -> int:
+    """The fiscal year asked for (`year`), within ten years back and two ahead; this one when
+    it is missing or not a number."""
+    current = settings.fiscal.year_of(settings.today())
+    try:
+        year = int(query.get("year", current))
+    except ValueError:
+        year = current
+    return min(max(year, current - 10), current + 2)
+
+
 def _plan_context(request):
     settings = selectors.report_settings()
     subjects = selectors.plan_subjects_for_user(request.user)
@@ -166,13 +177,9 @@ def _plan_context(request):
     subject = next((s for s in subjects if s.key == wanted), None)
     if subject is None:
         subject = subjects[0]
-    current = settings.fiscal.year_of(settings.today())
-    try:
-        year = int(request.GET.get("year", current))
-    except ValueError:
-        year = current
-    year = min(max(year, current - 10), current + 2)
+    year = _fiscal_year(request.GET, settings)
     data = selectors.plan(user=request.user, subject=subject, year=year, settings=settings)
+    current = settings.fiscal.year_of(settings.today())
     years = [(y, settings.fiscal.year_label(y)) for y in range(current + 1, current - 6, -1)]
     return {
         "subjects": subjects,
@@ -214,12 +221,7 @@ def targets_edit(request):
     subject = next((s for s in subjects if s.key == source.get("subject")), None)
     if subject is None:
         raise PermissionDenied(_("You cannot set these targets."))
-    current = settings.fiscal.year_of(settings.today())
-    try:
-        year = int(source.get("year", current))
-    except ValueError:
-        year = current
-    year = min(max(year, current - 10), current + 2)
+    year = _fiscal_year(source, settings)
     months = months_between(settings.fiscal.year_start(year), settings.fiscal.year_end(year))
     stored = selectors.targets_for_edit(subject=subject, year=year, settings=settings)
     errors = {}
