@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -115,6 +116,13 @@ class Period:
         start = dt.datetime.combine(self.start, dt.time.min, tzinfo=tz)
         end = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
         return start, end
+
+    def label(self) -> str:
+        """ "01/04/2026 to 15/04/2026", in the active language."""
+        return _("%(start)s to %(end)s") % {
+            "start": formats.date_format(self.start, "SHORT_DATE_FORMAT"),
+            "end": formats.date_format(self.end, "SHORT_DATE_FORMAT"),
+        }
 
     def contains(self, day: dt.date) -> bool:
         return self.start <= day <= self.end

@@ -553,10 +553,7 @@ def _series_charts(spec, rows, total, buckets, fmt, cumulative) -> list[Chart]:
 
 
 def _subtitle(spec: ReportSpec, settings: ReportSettings) -> str:
-    period = _("%(start)s to %(end)s") % {
-        "start": formats.date_format(spec.period.start, "SHORT_DATE_FORMAT"),
-        "end": formats.date_format(spec.period.end, "SHORT_DATE_FORMAT"),
-    }
+    period = spec.period.label()
     if spec.view == "yoy":
         year = settings.fiscal.year_of(spec.period.end)
         period = _("Fiscal year %(year)s against %(previous)s") % {

@@ -12,13 +12,6 @@ from crm.reports.periods import Period
 from crm.reports.selectors import Cell, Chart, PlanSubject, Report, Row, Table
 
 
-def _period_label(period: Period) -> str:
-    return _("%(start)s to %(end)s") % {
-        "start": formats.date_format(period.start, "SHORT_DATE_FORMAT"),
-        "end": formats.date_format(period.end, "SHORT_DATE_FORMAT"),
-    }
-
-
 def _ageing_label(low: int, high: int | None) -> str:
     if high is None:
         return _("over %(days)s days") % {"days": low - 1}
@@ -42,7 +35,7 @@ def dashboard_tables(result: dict, *, chart: Chart) -> Report:
         _("Dashboard"),
         [
             _("Figure"),
-            _period_label(current),
+            current.label(),
             _("Previous period"),
             _("Change"),
             _("A fiscal year before"),
@@ -51,9 +44,9 @@ def dashboard_tables(result: dict, *, chart: Chart) -> Report:
         rows,
     )
     subtitle = _("%(period)s, against %(previous)s and %(last_year)s") % {
-        "period": _period_label(current),
-        "previous": _period_label(previous),
-        "last_year": _period_label(last_year),
+        "period": current.label(),
+        "previous": previous.label(),
+        "last_year": last_year.label(),
     }
     return Report(_("Dashboard"), subtitle, [table], [chart])
 
@@ -160,7 +153,7 @@ def pipeline_report_tables(data: dict, *, pipeline, period: Period) -> Report:
             "number",
         ),
     ]
-    subtitle = f"{pipeline.name} · {_period_label(period)}"
+    subtitle = f"{pipeline.name} · {period.label()}"
     return Report(
         _("Pipeline"), subtitle, [stages, funnel, time_in_stage, ageing, ageing_amount], charts
     )
